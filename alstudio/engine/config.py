@@ -1,0 +1,333 @@
+"""The experiment config: typed sections, TOML load/save, presets and readable errors.
+
+Key names are a contract with saved experiments and later features: extend, never rename.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .data.attributes import BACKGROUNDS, COLORS, DEFAULT_GROUPS
+from .data.fonts import canonical_family
+from .errors import ConfigError
+from .paths import PRESETS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_PRESET = "minority-color"
+STRATEGIES = (
+    "random", "entropy", "least_confidence", "margin", "bald", "batchbald", "power_bald",
+    "learning_loss", "coreset",
+)
+
+
+class _Section(BaseModel):
+    # strict: a TOML string "10" is not silently taken as the number 10.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class DatasetConfig(_Section):
+    classes: list[str] = Field(default_factory=lambda: ["a", "d"])
+    sensitive_attribute: Literal["color", "font", "background"] = "color"
+    groups: list[str] | None = None  # None: the attribute's default pair
+    fonts: list[str] = Field(default_factory=list)  # empty: every bundled family
+    bias: Literal["none", "minority", "correlation"] = "minority"
+    bias_strength: float = Field(0.9, ge=0.5, le=1.0)
+    pool_size: int = Field(5000, ge=10, le=1_000_000)
+    test_size: int = Field(1000, ge=4, le=1_000_000)
+    resolution: int = Field(32, ge=8, le=256)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, classes: list[str]) -> list[str]:
+        if len(classes) < 2:
+            raise ValueError(f"needs at least 2 classes, got {len(classes)}")
+        for c in classes:
+            if len(c) != 1 or not c.isprintable() or c.isspace():
+                raise ValueError(f"must hold single visible characters, got {c!r}")
+        _no_duplicates(classes)
+        return classes
+
+    @field_validator("fonts")
+    @classmethod
+    def _fonts(cls, fonts: list[str]) -> list[str]:
+        resolved = [_font_family(f) for f in fonts]
+        _no_duplicates(resolved)
+        return resolved
+
+    @model_validator(mode="after")
+    def _groups(self) -> DatasetConfig:
+        if self.groups is None:
+            # Bypass assignment validation: this runs inside validation already.
+            object.__setattr__(self, "groups", list(DEFAULT_GROUPS[self.sensitive_attribute]))
+        groups = self.groups
+        if len(groups) < 2:
+            raise _field_error("dataset.groups", f"needs at least 2 groups, got {len(groups)}")
+        attribute = self.sensitive_attribute
+        if attribute == "color":
+            groups = [_known("dataset.groups", g, COLORS, "colour") for g in groups]
+        elif attribute == "background":
+            groups = [_known("dataset.groups", g, BACKGROUNDS, "background") for g in groups]
+        else:
+            groups = [_font_family(g, "dataset.groups") for g in groups]
+            if self.fonts:
+                raise _field_error(
+                    "dataset.fonts", "must be empty when dataset.sensitive_attribute is 'font' "
+                    "(each group fixes its own font)")
+        try:
+            _no_duplicates(groups)
+        except ValueError as err:
+            raise _field_error("dataset.groups", str(err)) from None
+        object.__setattr__(self, "groups", groups)
+        n_cells = len(self.classes) * len(groups)
+        if self.test_size < n_cells:
+            raise _field_error(
+                "dataset.test_size",
+                f"must be at least classes x groups ({n_cells}) so every group meets every class, "
+                f"got {self.test_size}")
+        return self
+
+
+class ModelConfig(_Section):
+    architecture: Literal["cnn", "resnet18"] = "cnn"
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+
+
+class TrainingConfig(_Section):
+    epochs: int = Field(10, ge=1, le=10_000)
+    batch_size: int = Field(64, ge=1, le=65_536)
+    learning_rate: float = Field(0.001, gt=0.0, le=10.0)
+    optimizer: Literal["sgd", "adam"] = "adam"
+    reset_each_cycle: bool = True
+    grad_lambda: float = Field(0.0, ge=0.0, le=100.0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+
+class ActiveConfig(_Section):
+    strategy: str = "bald"
+    initial_labels: int = Field(20, ge=1)
+    query_size: int = Field(20, gt=0)
+    cycles: int = Field(10, ge=1, le=100_000)
+    mc_samples: int = Field(20, ge=1, le=1000)
+    pool_subset: int = Field(0, ge=0)  # 0 scores the whole unlabelled pool
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, name: str) -> str:
+        if name not in STRATEGIES:
+            raise ValueError(f"must be one of {', '.join(STRATEGIES)}, got {name!r}")
+        return name
+
+
+class AnnotatorConfig(_Section):
+    kind: Literal["oracle", "noisy", "human", "llm"] = "oracle"
+    # noisy: a wrong class with probability error_rate; error_group_rate instead for error_group.
+    error_rate: float = Field(0.1, ge=0.0, le=1.0)
+    error_group: str | None = None
+    error_group_rate: float = Field(0.3, ge=0.0, le=1.0)
+
+
+class ExperimentConfig(_Section):
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    active: ActiveConfig = Field(default_factory=ActiveConfig)
+    annotator: AnnotatorConfig = Field(default_factory=AnnotatorConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentConfig:
+        pool, active = self.dataset.pool_size, self.active
+        if active.initial_labels >= pool:
+            raise _field_error(
+                "active.initial_labels", f"must be smaller than dataset.pool_size ({pool}), "
+                f"got {active.initial_labels}")
+        unlabelled = pool - active.initial_labels
+        if active.query_size > unlabelled:
+            raise _field_error(
+                "active.query_size", "must be at most the unlabelled pool (dataset.pool_size - "
+                f"active.initial_labels = {unlabelled}), got {active.query_size}")
+        if active.pool_subset > unlabelled:
+            raise _field_error(
+                "active.pool_subset", "must be at most the unlabelled pool (dataset.pool_size - "
+                f"active.initial_labels = {unlabelled}), got {active.pool_subset}")
+        if 0 < active.pool_subset < active.query_size:
+            raise _field_error(
+                "active.pool_subset", f"must be 0 or at least active.query_size ({active.query_size}), "
+                f"got {active.pool_subset}")
+        wanted = active.initial_labels + active.cycles * active.query_size
+        if wanted > pool:
+            raise _field_error(
+                "active.cycles", f"asks for {wanted} labels (active.initial_labels + active.cycles x "
+                f"active.query_size) but dataset.pool_size is {pool}")
+        group = self.annotator.error_group
+        if group is not None and group not in self.dataset.groups:
+            raise _field_error(
+                "annotator.error_group", f"must be one of dataset.groups ({', '.join(self.dataset.groups)}), "
+                f"got {group!r}")
+        return self
+
+
+class _FieldError(ValueError):
+    """A cross-field problem whose message already names its key."""
+
+
+def _field_error(key: str, message: str) -> _FieldError:
+    return _FieldError(f"{key} {message}")
+
+
+def _no_duplicates(values: list[str]) -> None:
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"must not repeat {v!r}")
+        seen.add(v)
+
+
+def _known(key: str, value: str, table: dict, what: str) -> str:
+    name = value.strip().lower()
+    if name not in table:
+        raise _field_error(key, f"holds the unknown {what} {value!r}; known: {', '.join(table)}")
+    return name
+
+
+def _font_family(value: str, key: str = "") -> str:
+    family = canonical_family(value)
+    if family is None:
+        message = (f"holds the font family {value!r}, which fontconfig does not know "
+                   "(`alstudio fonts` lists the installed ones)")
+        if key:
+            raise _field_error(key, message)
+        raise ValueError(message)
+    return family
+
+
+# ---- reading errors -----------------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+    "string_type": "a string", "list_type": "a list", "model_type": "a table",
+    "dict_type": "a table", "int_from_float": "an integer",
+}
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+
+
+def _key(loc: tuple) -> str:
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+def _describe(error: dict, known_keys: dict[str, list[str]]) -> str:
+    loc, kind, ctx = error["loc"], error["type"], error.get("ctx", {})
+    key, got = _key(loc), _got(error.get("input"))
+    if kind == "extra_forbidden":
+        section = _key(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known_keys.get(section, []), n=1)
+        hint = f" (did you mean {section + '.' if section else ''}{close[0]}?)" if close else ""
+        return f"{key} is not a known key{hint}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()))
+        return f"{key} must be {_BOUNDS[kind]} {bound}, got {got}"
+    if kind == "literal_error":
+        return f"{key} must be one of {ctx['expected']}, got {got}"
+    if kind in _TYPE_WORDS:
+        return f"{key} must be {_TYPE_WORDS[kind]}, got {got}"
+    if kind == "value_error":
+        cause = ctx.get("error")
+        if isinstance(cause, _FieldError):
+            return str(cause)
+        return f"{key} {cause}"
+    return f"{key}: {error['msg']}, got {got}"
+
+
+def _known_keys() -> dict[str, list[str]]:
+    keys = {"": list(ExperimentConfig.model_fields)}
+    for name, field in ExperimentConfig.model_fields.items():
+        keys[name] = list(field.annotation.model_fields)
+    return keys
+
+
+def validate(data: dict[str, Any], source: str = "config") -> ExperimentConfig:
+    """Build a config from plain data; the first problem becomes one ConfigError sentence."""
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors()
+        message = _describe(errors[0], _known_keys())
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in {source})"
+        raise ConfigError(message) from None
+
+
+def load(path: str | Path) -> ExperimentConfig:
+    """Read a TOML file; keys it leaves out keep their defaults."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read ({err.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    try:
+        return validate(data, path.name)
+    except ConfigError as err:
+        raise ConfigError(f"{path.name}: {err}") from None
+
+
+def to_toml(config: ExperimentConfig) -> str:
+    return tomli_w.dumps(config.model_dump(exclude_none=True))
+
+
+def save(config: ExperimentConfig, path: str | Path) -> None:
+    """Write atomically, so a crash never leaves half a config behind."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(to_toml(config), encoding="utf-8")
+    tmp.replace(path)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    path = PRESETS / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"--preset {name!r} is not a preset; choose one of {', '.join(preset_names())}")
+    return path
+
+
+def load_preset(name: str) -> ExperimentConfig:
+    return load(preset_path(name))
+
+
+def preset_summary(name: str) -> str:
+    """The preset file's first comment line, shown by `alstudio presets`."""
+    for line in preset_path(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""

@@ -1,0 +1,46 @@
+"""Values a sensitive attribute can take: named glyph colours and background styles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from synbols.drawing import Camouflage, Gradient, MultiGradient, NoPattern, Pattern, SolidColor
+
+# Named glyph colours, as RGB in 0..1 (cairo's source colour range).
+COLORS: dict[str, tuple[float, float, float]] = {
+    "red": (1.0, 0.0, 0.0),
+    "blue": (0.0, 0.0, 1.0),
+    "green": (0.0, 0.6, 0.0),
+    "yellow": (1.0, 1.0, 0.0),
+    "orange": (1.0, 0.5, 0.0),
+    "purple": (0.5, 0.0, 0.5),
+    "cyan": (0.0, 1.0, 1.0),
+    "magenta": (1.0, 0.0, 1.0),
+    "pink": (1.0, 0.4, 0.7),
+    "brown": (0.55, 0.27, 0.07),
+    "black": (0.0, 0.0, 0.0),
+    "white": (1.0, 1.0, 1.0),
+    "gray": (0.5, 0.5, 0.5),
+}
+
+
+def _seed(rng: np.random.RandomState) -> int:
+    return int(rng.randint(np.iinfo(np.uint32).max))
+
+
+# Background styles: each maps the per-image random state to a synbols Pattern.
+BACKGROUNDS: dict[str, Callable[[np.random.RandomState], Pattern]] = {
+    "gradient": lambda rng: Gradient(seed=_seed(rng)),
+    "multi-gradient": lambda rng: MultiGradient(seed=_seed(rng)),
+    "camouflage": lambda rng: Camouflage(stroke_angle=rng.rand() * np.pi, seed=_seed(rng)),
+    "black": lambda rng: NoPattern(),
+    "white": lambda rng: SolidColor((1.0, 1.0, 1.0)),
+    "gray": lambda rng: SolidColor((0.5, 0.5, 0.5)),
+}
+
+DEFAULT_GROUPS = {
+    "color": ["blue", "red"],
+    "background": ["gradient", "camouflage"],
+    "font": ["DejaVu Sans", "Caladea"],
+}
