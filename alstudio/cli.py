@@ -1,0 +1,160 @@
+"""The command line: `alstudio generate|presets|fonts|gui`.
+
+Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .engine import config as configs
+from .engine.errors import UserInputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", metavar="CONFIG.toml", help="experiment config file")
+    parser.add_argument("--preset", metavar="NAME", help="a built-in preset instead of CONFIG "
+                        f"(default: {configs.DEFAULT_PRESET}; `alstudio presets` lists them)")
+
+
+def _config_from(args: argparse.Namespace) -> configs.ExperimentConfig:
+    if args.config and args.preset:
+        raise UserInputError("give either CONFIG.toml or --preset NAME, not both")
+    if args.config:
+        return configs.load(args.config)
+    return configs.load_preset(args.preset or configs.DEFAULT_PRESET)
+
+
+def _writable(path_text: str, option: str) -> Path:
+    path = Path(path_text)
+    if not path.parent.exists():
+        raise UserInputError(f"{option} {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserInputError(f"{option} {path}: is a folder, not a file name")
+    return path
+
+
+def _counts_table(dataset, split: str) -> str:
+    counts = dataset.counts(split)
+    title = f"{split} ({counts.sum()} images)"
+    labels = [f"  class {name}" for name in dataset.class_names] + ["  share"]
+    left = max(len(title), *(len(label) for label in labels)) + 2
+    width = max(8, *(len(str(g)) + 2 for g in dataset.group_names))
+    lines = [title.ljust(left) + "".join(str(g).rjust(width) for g in dataset.group_names) + "total".rjust(8)]
+    for c, label in enumerate(labels[:-1]):
+        lines.append(label.ljust(left) + "".join(f"{v:>{width}}" for v in counts[c]) + f"{counts[c].sum():>8}")
+    shares = (f"{100 * v / max(counts.sum(), 1):.1f}%" for v in counts.sum(axis=0))
+    lines.append(labels[-1].ljust(left) + "".join(s.rjust(width) for s in shares))
+    return "\n".join(lines)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .engine.data import load_or_generate
+    from .engine.data.preview import save_preview
+    from .textprogress import ProgressBar
+
+    config = _config_from(args)
+    out = _writable(args.out, "--out") if args.out else None
+    preview = _writable(args.preview, "--preview") if args.preview else None
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers must be at least 1, got {args.workers}")
+    bar = ProgressBar("generating", "images")
+    try:
+        dataset, cached = load_or_generate(config.dataset, progress=bar, workers=args.workers,
+                                           use_cache=not args.no_cache)
+    finally:
+        bar.close()
+    how = "loaded from the cache" if cached else "generated"
+    print(f"{how} in {bar.elapsed:.2f} s: {len(dataset.pool)} pool and {len(dataset.test)} test images, "
+          f"{dataset.pool.images.shape[1]}x{dataset.pool.images.shape[2]}, "
+          f"sensitive attribute {dataset.sensitive_attribute}")
+    print(_counts_table(dataset, "pool"))
+    print(_counts_table(dataset, "test"))
+    try:
+        if out:
+            dataset.save(out)
+            print(f"wrote {out}")
+        if preview:
+            save_preview(dataset, preview)
+            print(f"wrote {preview}")
+    except OSError as err:
+        raise UserInputError(f"{err.filename or out or preview}: cannot be written ({err.strerror})") from None
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name in configs.preset_names():
+        marker = " (default)" if name == configs.DEFAULT_PRESET else ""
+        print(f"{name}{marker}\n    {configs.preset_summary(name)}")
+    return 0
+
+
+def cmd_fonts(args: argparse.Namespace) -> int:
+    from .engine.data.fonts import bundled_families, installed_families
+
+    bundled = set(bundled_families())
+    print(f"{len(bundled)} font families in the default set (dataset.fonts = []):")
+    for name in sorted(bundled):
+        print(f"  {name}")
+    others = [name for name in installed_families() if name not in bundled]
+    if others:
+        print("also installed, usable by name in dataset.fonts or as font groups:")
+        for name in others:
+            print(f"  {name}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.app import run_gui
+
+    return run_gui(_config_from(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alstudio", description="Active-learning workbench on biased "
+                                     "Synbols datasets. With no command, opens the workbench.")
+    parser.add_argument("--version", action="version", version=f"alstudio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="generate (or load from the cache) a config's dataset")
+    _add_config_arguments(generate)
+    generate.add_argument("--out", metavar="FILE.npz", help="write the dataset as an .npz file")
+    generate.add_argument("--preview", metavar="PNG", help="write a preview grid, one row block per group")
+    generate.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
+    generate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    generate.set_defaults(handler=cmd_generate)
+
+    commands.add_parser("presets", help="list the built-in presets").set_defaults(handler=cmd_presets)
+    commands.add_parser("fonts", help="list the font families").set_defaults(handler=cmd_fonts)
+
+    gui = commands.add_parser("gui", help="open the workbench")
+    _add_config_arguments(gui)
+    gui.set_defaults(handler=cmd_gui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(format="alstudio: warning: %(message)s", level=logging.WARNING)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return args.handler(args)
+    except UserInputError as err:
+        print(f"alstudio: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\nalstudio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def entry() -> None:
+    sys.exit(main())

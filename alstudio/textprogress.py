@@ -1,0 +1,40 @@
+"""A one-line progress bar for the terminal, with a rate and an ETA."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """Call with (done, total); redraws at most ten times a second, only on a terminal."""
+
+    def __init__(self, label: str, unit: str = "items", stream: TextIO | None = None, width: int = 30):
+        self.label, self.unit, self.width = label, unit, width
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.interactive or (done < total and now - self._last_draw < 0.1):
+            return
+        self._last_draw = now
+        elapsed = now - self.started
+        fraction = done / total if total else 1.0
+        filled = int(self.width * fraction)
+        eta = f"{elapsed * (1 - fraction) / fraction:4.0f} s left" if 0 < fraction < 1 else " " * 11
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{done}/{total} {self.unit} {eta}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
