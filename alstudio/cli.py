@@ -114,7 +114,8 @@ def cmd_fonts(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import run_gui
 
-    return run_gui(_config_from(args))
+    preset = None if args.config else (args.preset or configs.DEFAULT_PRESET)
+    return run_gui(_config_from(args), preset)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -110,3 +110,12 @@ def test_file_errors_name_the_file_and_key(tmp_path):
 def test_unknown_preset_lists_the_real_ones():
     with pytest.raises(ConfigError, match="minority-color"):
         config.load_preset("nope")
+
+
+def test_every_config_key_is_in_the_readme_reference():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for section, field in config.ExperimentConfig.model_fields.items():
+        for key in field.annotation.model_fields:
+            assert f"`{section}.{key}`" in readme, f"{section}.{key} is missing from the README"

@@ -12,16 +12,17 @@ from ... import __version__
 from ..paths import dataset_cache_dir
 from .dataset import FORMAT_VERSION, DatasetFileError, SynbolsDataset
 from .generate import ProgressCallback, generate_dataset, recipe_for
+from .render import RENDER_REVISION
 
 log = logging.getLogger("alstudio.data")
 
 
 def cache_key(dataset_config) -> str:
-    """Hash of the dataset config, the resolved font list and the package version."""
+    """Hash of the dataset config, the resolved font list, the package version and the renderer's revision."""
     recipe = recipe_for(dataset_config)
     blob = json.dumps(
         {"dataset": dataset_config.model_dump(), "fonts": recipe.fonts, "version": __version__,
-         "format": FORMAT_VERSION},
+         "format": FORMAT_VERSION, "render": RENDER_REVISION},
         sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 

@@ -23,6 +23,9 @@ with warnings.catch_warnings():
 from .attributes import BACKGROUNDS, COLORS
 from .fonts import register_fonts
 
+# Bump when a change here or in attributes.py alters pixels: it is part of the cache key.
+RENDER_REVISION = 2
+
 
 @dataclass(frozen=True)
 class Recipe:

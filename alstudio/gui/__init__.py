@@ -1,0 +1,1 @@
+"""The Qt workbench. Reads engine objects; the engine never imports this package."""
