@@ -90,3 +90,11 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == "alstudio: error: bad.toml: active.query_size must be > 0, got -5"
+
+
+def test_gui_without_a_display_explains_instead_of_crashing(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["gui"]) == 2
+    assert "no display" in capsys.readouterr().err
