@@ -1,4 +1,4 @@
-"""The command line: `alstudio generate|presets|fonts|gui`.
+"""The command line: `alstudio run|resume|report|generate|presets|fonts|gui`.
 
 Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 on Ctrl-C.
 """
@@ -90,6 +90,111 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_dataset(config, workers: int | None = None):
+    from .engine.data import load_or_generate
+    from .textprogress import ProgressBar
+
+    bar = ProgressBar("dataset", "images")
+    try:
+        dataset, cached = load_or_generate(config.dataset, progress=bar, workers=workers)
+    finally:
+        bar.close()
+    print(f"dataset {'loaded from the cache' if cached else 'generated'} in {bar.elapsed:.1f} s: "
+          f"{len(dataset.pool)} pool, {len(dataset.test)} test images")
+    return dataset
+
+
+def _format_metric(value) -> str:
+    return "   n/a" if value != value else f"{value:6.3f}"
+
+
+def _drive(experiment) -> int:
+    from .engine.loop import CycleResult, Failed, Finished, Progress
+    from .engine.results import summarize, write_results
+    from .engine.runner import run_experiment
+    from .textprogress import ProgressBar
+
+    dataset = _load_dataset(experiment.config)
+    cycles = experiment.config.active.cycles
+    runs = experiment.runs()
+    bar = ProgressBar("", "steps")
+    print(f"{len(runs)} runs ({', '.join(experiment.strategies)} x {experiment.n_seeds} seeds), "
+          f"{cycles} cycles each; journals in {experiment.folder / 'runs'}")
+    failed = False
+    try:
+        for spec, event in run_experiment(experiment, dataset):
+            done = runs.index(spec) * (cycles + 1)
+            if isinstance(event, Progress):
+                bar.label = f"{spec.label}: cycle {event.cycle}/{cycles} {event.stage}"
+                bar(done + event.cycle, len(runs) * (cycles + 1))
+            elif isinstance(event, CycleResult):
+                m = event.metrics
+                bar.close()
+                print(f"{spec.label:>22}  cycle {event.cycle:>3}  labels {event.n_labeled:>5}  "
+                      f"accuracy {_format_metric(m['accuracy'])}  accuracy gap {_format_metric(m['accuracy_gap'])}  "
+                      f"PPV gap {_format_metric(m['ppv_gap'])}")
+            elif isinstance(event, Failed):
+                bar.close()
+                print(f"alstudio: error: {spec.label} failed: {event.message}", file=sys.stderr)
+                print(event.traceback, file=sys.stderr)
+                failed = True
+            elif isinstance(event, Finished):
+                bar.close()
+    finally:
+        bar.close()
+    rows = write_results(experiment)
+    for strategy, entry in summarize(rows).items():
+        acc, aulc, gap = entry["final_accuracy"], entry["aulc_accuracy"], entry["final_ppv_gap"]
+        print(f"{strategy:>18}: final accuracy {acc['mean']:.3f} ± {acc['std']:.3f}, "
+              f"area under curve {aulc['mean']:.3f} ± {aulc['std']:.3f}, final PPV gap {gap['mean']:.3f} ± "
+              f"{gap['std']:.3f} ({entry['seeds']} seeds)")
+    print(f"wrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}")
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .engine.experiment import Experiment
+
+    config = _config_from(args)
+    if args.device:
+        data = config.model_dump()
+        data["training"]["device"] = args.device
+        config = configs.validate(data, "--device")
+    if config.annotator.kind not in ("oracle", "noisy"):
+        raise UserInputError(f"annotator.kind {config.annotator.kind!r} needs the workbench (alstudio gui); "
+                             "`alstudio run` supports oracle and noisy")
+    strategies = [s.strip() for s in args.strategies.split(",")] if args.strategies else [config.active.strategy]
+    if "learning_loss" in strategies:
+        from .engine.models.trunks import TRUNKS
+
+        if not TRUNKS[config.model.architecture]().map_channels:
+            raise UserInputError(f"--strategies learning_loss needs feature maps, which model.architecture "
+                                 f"{config.model.architecture!r} does not give")
+    experiment = Experiment.create(args.out, config, strategies, args.seeds, force=args.force)
+    return _drive(experiment)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .engine.experiment import Experiment
+    from .engine.runner import unfinished_runs
+
+    experiment = Experiment.open(args.folder)
+    pending = unfinished_runs(experiment)
+    if not pending:
+        print(f"{args.folder}: every run is finished; nothing to resume")
+        return 0
+    print(f"resuming {len(pending)} unfinished run(s): {', '.join(spec.label for spec in pending)}")
+    return _drive(experiment)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import draw_report
+
+    png = _writable(args.png, "--png")
+    print(f"wrote {draw_report(args.folder, png)}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name in configs.preset_names():
         marker = " (default)" if name == configs.DEFAULT_PRESET else ""
@@ -132,6 +237,24 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
     generate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     generate.set_defaults(handler=cmd_generate)
+
+    run = commands.add_parser("run", help="run an experiment headless: every strategy x seed, journalled")
+    _add_config_arguments(run)
+    run.add_argument("--out", required=True, metavar="DIR", help="experiment folder to create")
+    run.add_argument("--strategies", metavar="S1,S2", help="comma-separated strategies (default: active.strategy)")
+    run.add_argument("--seeds", type=int, default=1, metavar="N", help="repetitions, seeds derived from active.seed")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
+    run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
+    run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser("resume", help="continue an interrupted experiment")
+    resume.add_argument("folder", metavar="DIR")
+    resume.set_defaults(handler=cmd_resume)
+
+    report = commands.add_parser("report", help="draw an experiment's curves to a PNG (no display needed)")
+    report.add_argument("folder", metavar="DIR")
+    report.add_argument("--png", required=True, metavar="FILE")
+    report.set_defaults(handler=cmd_report)
 
     commands.add_parser("presets", help="list the built-in presets").set_defaults(handler=cmd_presets)
     commands.add_parser("fonts", help="list the font families").set_defaults(handler=cmd_fonts)

@@ -111,6 +111,13 @@ class TrainingConfig(_Section):
     reset_each_cycle: bool = True
     grad_lambda: float = Field(0.0, ge=0.0, le=100.0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)  # SGD only
+    weight_decay: float = Field(0.0005, ge=0.0, le=1.0)
+    eval_mc_samples: int = Field(0, ge=0, le=1000)  # 0: one deterministic pass on the test set
+    # learning_loss: weight of the ranking loss, and the fraction of the epochs after which the
+    # feature maps entering the loss module are detached from the trunk (LL4AL: 120 of 200 epochs).
+    loss_prediction_weight: float = Field(1.0, ge=0.0, le=100.0)
+    loss_prediction_stop: float = Field(0.6, ge=0.0, le=1.0)
 
 
 class ActiveConfig(_Section):
@@ -121,6 +128,7 @@ class ActiveConfig(_Section):
     mc_samples: int = Field(20, ge=1, le=1000)
     pool_subset: int = Field(0, ge=0)  # 0 scores the whole unlabelled pool
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    power_beta: float = Field(1.0, gt=0.0, le=100.0)  # power_bald: sampling ∝ score ** power_beta
 
     @field_validator("strategy")
     @classmethod

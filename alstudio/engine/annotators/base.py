@@ -1,0 +1,39 @@
+"""The annotator interface: the loop hands over a queried batch and polls for answers.
+
+Answers may arrive at once (oracle, simulated) or much later (a human in a dialog, an LLM over
+HTTP); the loop journals each answer the moment it arrives, so none is lost on a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueryItem:
+    sample: int  # index into the pool
+    true_label: int  # ground truth, known in simulation; annotators that are not oracles must not peek
+    group: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    sample: int
+    label: int
+    source: str  # the journal's label source: oracle, noisy, human, human_simulated, llm
+
+
+class Annotator:
+    """Base class. `request` may answer synchronously; `poll` never blocks."""
+
+    source = ""
+
+    def request(self, items: list[QueryItem]) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> list[Answer]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections or threads; the default has none."""

@@ -1,0 +1,53 @@
+"""Annotators that answer at once: the ground truth, or a seeded noisy stand-in for people or LLMs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Annotator, Answer, QueryItem
+
+
+class _Immediate(Annotator):
+    def __init__(self):
+        self._ready: list[Answer] = []
+
+    def request(self, items: list[QueryItem]) -> None:
+        self._ready.extend(Answer(item.sample, self.label(item), self.source) for item in items)
+
+    def poll(self) -> list[Answer]:
+        ready, self._ready = self._ready, []
+        return ready
+
+    def label(self, item: QueryItem) -> int:
+        raise NotImplementedError
+
+
+class OracleAnnotator(_Immediate):
+    source = "oracle"
+
+    def label(self, item: QueryItem) -> int:
+        return item.true_label
+
+
+class NoisyAnnotator(_Immediate):
+    """Gives a wrong class with probability `error_rate` (`error_group_rate` for one group).
+
+    Each sample's answer depends only on (seed, sample), so a resumed run hears the same
+    answers as an uninterrupted one, whatever the order of the questions.
+    """
+
+    source = "noisy"
+
+    def __init__(self, n_classes: int, seed: int, error_rate: float, error_group: int | None = None,
+                 error_group_rate: float = 0.0):
+        super().__init__()
+        self.n_classes, self.seed = n_classes, seed
+        self.error_rate, self.error_group, self.error_group_rate = error_rate, error_group, error_group_rate
+
+    def label(self, item: QueryItem) -> int:
+        rng = np.random.default_rng([self.seed, item.sample])
+        rate = self.error_group_rate if item.group == self.error_group else self.error_rate
+        if self.n_classes < 2 or rng.random() >= rate:
+            return item.true_label
+        wrong = int(rng.integers(self.n_classes - 1))
+        return wrong + (wrong >= item.true_label)

@@ -1,0 +1,312 @@
+"""The active-learning loop as a generator of small immutable events.
+
+One run = one strategy x one seed, journalled in one SQLite file. Each cycle trains on the
+labelled set, evaluates on the test set, scores the pool, queries a batch and waits for its
+labels. Everything a cycle needs is derived from (run seed, cycle), and the model after each
+cycle's training is checkpointed, so a resumed run repeats exactly what an uninterrupted one
+would have done.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .annotators import Annotator, QueryItem
+from .data import SynbolsDataset
+from .journal import Journal, fingerprint
+from .metrics import classification_metrics, labelled_composition
+from .models import ActiveModel, build_model
+from .strategies import ScoringContext, get_strategy
+from .training import Stopped, device_description, fit, pick_device, probabilities, to_tensor
+
+LABEL_SOURCES = ("initial", "oracle", "noisy", "human", "human_simulated", "llm")
+_INIT, _TRAIN, _QUERY, _EVAL, _INITIAL_LABELS = range(5)
+
+
+# ---- events ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "training", "evaluating", "scoring", "waiting for labels"
+    done: int
+    total: int
+    cycle: int
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    cycle: int
+    n_labeled: int
+    metrics: dict
+    queried_ids: np.ndarray | None  # pool indices queried after this cycle (None after the last)
+    scores: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class NeedLabels:
+    cycle: int
+    items: tuple[QueryItem, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    cycles: int
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    traceback: str
+
+
+# ---- control --------------------------------------------------------------------------------------
+
+@dataclass
+class RunControl:
+    """Cooperative pause and stop, checked between training batches and while waiting for labels."""
+
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    running: threading.Event = field(default_factory=threading.Event)  # cleared = paused
+
+    def __post_init__(self):
+        self.running.set()
+
+    def pause(self) -> None:
+        self.running.clear()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self.running.is_set()
+
+    def checkpoint(self) -> None:
+        """Block while paused; raise Stopped once stop was asked for."""
+        while not self.running.wait(0.1):
+            pass
+        if self.stop_event.is_set():
+            raise Stopped()
+
+
+def derive_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+# ---- the loop -------------------------------------------------------------------------------------
+
+class _Run:
+    def __init__(self, journal: Journal, dataset: SynbolsDataset, annotator: Annotator, control: RunControl):
+        self.journal, self.dataset, self.annotator, self.control = journal, dataset, annotator, control
+        self.config = journal.config
+        self.seed = journal.seed
+        self.strategy = get_strategy(journal.strategy)
+        self.device = pick_device(self.config.training.device)
+        self.pool_x = to_tensor(dataset.pool.images, self.device)
+        self.test_x = to_tensor(dataset.test.images, self.device)
+        self.pool_groups = torch.from_numpy(dataset.pool.groups).to(self.device)
+        self.checkpoints = Path(journal.path).parent / "checkpoints"
+        self.n_classes, self.n_groups = len(dataset.class_names), len(dataset.group_names)
+
+    # -- labels ----------------------------------------------------------------------------------
+    def ensure_initial_labels(self) -> None:
+        if len(self.journal.labelled_samples()):
+            return
+        rng = np.random.default_rng(derive_seed(self.seed, _INITIAL_LABELS))
+        chosen = np.sort(rng.choice(len(self.dataset.pool), self.config.active.initial_labels, replace=False))
+        truth = self.dataset.pool.classes[chosen]
+        self.journal.record_labels([(int(s), int(y)) for s, y in zip(chosen, truth)], "initial", 0)
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        labels = self.journal.labels()
+        samples = np.array(sorted(labels), dtype=np.int64)
+        return samples, np.array([labels[s][0] for s in samples], dtype=np.int64)
+
+    # -- model -----------------------------------------------------------------------------------
+    def checkpoint_path(self, cycle: int) -> Path:
+        return self.checkpoints / f"cycle-{cycle}.pt"
+
+    def new_model(self, cycle: int) -> ActiveModel:
+        torch.manual_seed(derive_seed(self.seed, cycle, _INIT))
+        return build_model(self.config, self.n_classes, self.n_groups).to(self.device)
+
+    def load_model(self, cycle: int) -> ActiveModel:
+        model = build_model(self.config, self.n_classes, self.n_groups).to(self.device)
+        state = torch.load(self.checkpoint_path(cycle), map_location=self.device, weights_only=True)
+        model.load_state_dict(state)
+        return model
+
+    def save_model(self, model: ActiveModel, cycle: int) -> None:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        path = self.checkpoint_path(cycle)
+        tmp = path.with_suffix(".partial")
+        torch.save(model.state_dict(), tmp)
+        tmp.replace(path)
+        # Resume needs this cycle's model and, for a warm start, the previous one: keep two.
+        old = self.checkpoint_path(cycle - 2)
+        if old.exists():
+            old.unlink()
+
+    def train(self, cycle: int) -> Generator[Progress, None, ActiveModel]:
+        training = self.config.training
+        warm = cycle > 0 and not training.reset_each_cycle
+        model = self.load_model(cycle - 1) if warm else self.new_model(cycle)
+        samples, labels = self.labelled()
+        index = torch.from_numpy(samples).to(self.device)
+        progress = fit(model, self.pool_x[index], torch.from_numpy(labels).to(self.device), self.pool_groups[index],
+                       training, derive_seed(self.seed, cycle, _TRAIN), checkpoint=self.control.checkpoint)
+        while True:
+            try:
+                done, total = next(progress)
+            except StopIteration as end:
+                stats = end.value
+                break
+            yield Progress("training", done, total, cycle)
+        self.train_seconds = stats.seconds
+        self.save_model(model, cycle)
+        return model
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, model: ActiveModel, cycle: int) -> dict:
+        test = self.dataset.test
+        probs = probabilities(model, self.test_x, self.config.training.eval_mc_samples,
+                              derive_seed(self.seed, cycle, _EVAL))
+        metrics = classification_metrics(test.classes, probs.argmax(axis=1), test.groups,
+                                          self.n_classes, self.n_groups)
+        labels = self.journal.labels()
+        samples = np.array(sorted(labels), dtype=np.int64)
+        pool = self.dataset.pool
+        composition = labelled_composition(pool.classes[samples], pool.groups[samples], self.n_classes,
+                                           self.n_groups)
+        metrics["labelled_count"] = composition["count"]
+        metrics["labelled_share"] = composition["group_share"]
+        by_source = {source: 0 for source in LABEL_SOURCES}
+        for _, source, _ in labels.values():
+            by_source[source] += 1
+        metrics["labels_by_source"] = by_source
+        given = np.array([labels[s][0] for s in samples])
+        metrics["label_accuracy"] = float(np.mean(given == pool.classes[samples])) if len(samples) else float("nan")
+        return metrics
+
+    # -- querying --------------------------------------------------------------------------------
+    def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray]:
+        active = self.config.active
+        seed = derive_seed(self.seed, cycle, _QUERY)
+        labelled = self.journal.labelled_samples()
+        candidates = np.setdiff1d(np.arange(len(self.dataset.pool)), labelled)
+        if active.pool_subset and active.pool_subset < len(candidates):
+            rng = np.random.default_rng(seed)
+            candidates = np.sort(rng.choice(candidates, active.pool_subset, replace=False))
+        k = min(active.query_size, len(candidates))
+        ctx = ScoringContext(model, self.pool_x[torch.from_numpy(candidates).to(self.device)],
+                             self.pool_x[torch.from_numpy(labelled).to(self.device)],
+                             active.mc_samples, seed, active.power_beta)
+        positions, scores = self.strategy.select(ctx, k)
+        return candidates[np.asarray(positions, dtype=np.int64)], np.asarray(scores, dtype=np.float64)
+
+    def annotate(self, cycle: int, samples: list[int], scores: list[float | None]) -> Iterator[NeedLabels | Progress]:
+        known = self.journal.labels()
+        pool = self.dataset.pool
+        wanted = [QueryItem(int(s), int(pool.classes[s]), int(pool.groups[s]), float(sc or 0.0))
+                  for s, sc in zip(samples, scores) if int(s) not in known]
+        if not wanted:
+            return
+        self.annotator.request(wanted)
+        remaining = {item.sample for item in wanted}
+        asked = False
+        while remaining:
+            answers = [a for a in self.annotator.poll() if a.sample in remaining]
+            for source in {a.source for a in answers}:
+                batch = [(a.sample, a.label) for a in answers if a.source == source]
+                self.journal.record_labels(batch, source, cycle + 1)
+            remaining -= {a.sample for a in answers}
+            if not remaining:
+                break
+            if not asked:
+                asked = True
+                yield NeedLabels(cycle, tuple(item for item in wanted if item.sample in remaining))
+            yield Progress("waiting for labels", len(wanted) - len(remaining), len(wanted), cycle)
+            self.control.checkpoint()
+            time.sleep(0.05)
+
+    # -- driver ----------------------------------------------------------------------------------
+    def events(self) -> Iterator:
+        active = self.config.active
+        self.ensure_initial_labels()
+        last = self.journal.last_cycle()
+        start = 0
+        if last is not None:
+            queried = self.journal.query(last)
+            if last < active.cycles and queried is None:
+                # Crashed after evaluating, before querying: query with that cycle's saved model.
+                yield Progress("scoring", 0, 1, last)
+                samples, scores = self.query(self.load_model(last), last)
+                self.journal.record_query(last, samples.tolist(), scores.tolist())
+                queried = samples.tolist()
+            if queried is not None:
+                yield from self.annotate(last, queried, self.journal.query_scores(last))
+            start = last + 1
+        for cycle in range(start, active.cycles + 1):
+            self.control.checkpoint()
+            model = yield from self.train(cycle)
+            yield Progress("evaluating", 0, 1, cycle)
+            metrics = self.evaluate(model, cycle)
+            n_labeled = len(self.journal.labelled_samples())
+            queried = scores = None
+            query_seconds = 0.0
+            if cycle < active.cycles:
+                self.control.checkpoint()
+                yield Progress("scoring", 0, 1, cycle)
+                started = time.perf_counter()
+                queried, scores = self.query(model, cycle)
+                query_seconds = time.perf_counter() - started
+            self.journal.record_cycle(cycle, n_labeled, metrics, self.train_seconds, query_seconds)
+            if queried is not None:
+                self.journal.record_query(cycle, queried.tolist(), scores.tolist())
+            yield CycleResult(cycle, n_labeled, metrics, queried, scores)
+            if queried is not None:
+                yield from self.annotate(cycle, queried.tolist(), scores.tolist())
+        yield Finished(active.cycles)
+
+
+def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
+        control: RunControl | None = None) -> Iterator:
+    """Iterate to drive one run.
+
+    control.stop() ends the generator quietly with the journal marked 'stopped' (so does closing
+    the generator); an error yields Failed with its traceback and marks the journal 'failed'.
+    """
+    control = control or RunControl()
+    try:
+        journal.set_status("running")
+        body = _Run(journal, dataset, annotator, control)
+        journal.log_event("started", {"device": device_description(body.device)})
+        for event in body.events():
+            if isinstance(event, Finished):
+                journal.set_status("finished")
+                journal.log_event("finished")
+            yield event
+    except (Stopped, GeneratorExit, KeyboardInterrupt) as reason:
+        journal.set_status("stopped")
+        if not isinstance(reason, Stopped):
+            raise
+    except Exception as err:  # the consumer shows it; the journal stays consistent
+        journal.set_status("failed")
+        journal.log_event("failed", {"message": str(err)})
+        yield Failed(str(err) or err.__class__.__name__, traceback.format_exc())
+
+
+def new_run_fingerprint(config, seed: int) -> dict:
+    return fingerprint(device_description(pick_device(config.training.device)), {"run": seed})

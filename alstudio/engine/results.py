@@ -1,0 +1,106 @@
+"""Experiment results from the journals: metrics.csv rows, summary.json and curves over seeds."""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .experiment import Experiment, write_json
+from .journal import Journal
+from .loop import LABEL_SOURCES
+from .metrics import area_under_curve
+
+FAIRNESS_COLUMNS = ("accuracy_gap", "ppv_gap", "eo_diff", "dp_diff")
+
+
+def collect_rows(experiment: Experiment) -> list[dict]:
+    """One row per strategy, seed and evaluated cycle, from every journal that exists."""
+    groups = experiment.config.dataset.groups
+    rows = []
+    for spec in experiment.runs():
+        if not spec.journal_path.exists():
+            continue
+        with Journal.open(spec.journal_path) as journal:
+            cycles = journal.cycles()
+        for entry in cycles:
+            m = entry["metrics"]
+            row = {"strategy": spec.strategy, "seed": spec.index + 1, "cycle": entry["cycle"],
+                   "n_labeled": entry["n_labeled"], "accuracy": m["accuracy"]}
+            row.update({name: m[name] for name in FAIRNESS_COLUMNS})
+            row.update({f"accuracy_{g}": v for g, v in zip(groups, m["accuracy_per_group"])})
+            row.update({f"labeled_share_{g}": v for g, v in zip(groups, m["labelled_share"])})
+            row.update({f"labels_{s}": m["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
+            row["label_accuracy"] = m.get("label_accuracy", math.nan)
+            row["train_seconds"] = entry["train_seconds"]
+            row["query_seconds"] = entry["query_seconds"]
+            rows.append(row)
+    return rows
+
+
+def write_metrics_csv(rows: list[dict], path: Path) -> None:
+    if not rows:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def _mean_std(values: list[float]) -> dict:
+    array = np.asarray(values, dtype=float)
+    finite = array[np.isfinite(array)]
+    if not len(finite):
+        return {"mean": math.nan, "std": math.nan, "n": 0}
+    return {"mean": float(finite.mean()), "std": float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
+            "n": int(len(finite))}
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Per strategy: mean and std over seeds of the final accuracy, the area under the learning
+    curve (accuracy vs labels, normalised) and the final fairness gaps."""
+    summary = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in rows):
+        per_seed: dict[int, list[dict]] = {}
+        for r in rows:
+            if r["strategy"] == strategy:
+                per_seed.setdefault(r["seed"], []).append(r)
+        finals = [max(seed_rows, key=lambda r: r["cycle"]) for seed_rows in per_seed.values()]
+        aulc = [area_under_curve([r["n_labeled"] for r in seed_rows], [r["accuracy"] for r in seed_rows])
+                for seed_rows in per_seed.values()]
+        entry = {"seeds": len(per_seed), "final_n_labeled": int(max(r["n_labeled"] for r in finals)),
+                 "final_accuracy": _mean_std([r["accuracy"] for r in finals]), "aulc_accuracy": _mean_std(aulc)}
+        for name in FAIRNESS_COLUMNS:
+            entry[f"final_{name}"] = _mean_std([r[name] for r in finals])
+        summary[strategy] = entry
+    return summary
+
+
+def write_results(experiment: Experiment) -> list[dict]:
+    rows = collect_rows(experiment)
+    write_metrics_csv(rows, experiment.folder / "metrics.csv")
+    write_json(experiment.folder / "summary.json", summarize(rows))
+    return rows
+
+
+def curves(rows: list[dict], column: str) -> dict[str, dict]:
+    """Per strategy: x (labelled count), mean and std over seeds, and each seed's curve."""
+    out = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in rows):
+        mine = [r for r in rows if r["strategy"] == strategy]
+        xs = sorted({r["n_labeled"] for r in mine})
+        seeds = sorted({r["seed"] for r in mine})
+        table = np.full((len(seeds), len(xs)), np.nan)
+        for r in mine:
+            table[seeds.index(r["seed"]), xs.index(r["n_labeled"])] = r[column]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column is simply NaN here
+            mean = np.nanmean(table, axis=0)
+            std = np.nanstd(table, axis=0)
+        out[strategy] = {"x": np.asarray(xs, float), "mean": mean, "std": std, "seeds": table}
+    return out

@@ -1,0 +1,56 @@
+"""Runs every strategy x seed of an experiment one after the other, resuming unfinished ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from .annotators import Annotator, build_annotator
+from .data import SynbolsDataset
+from .experiment import Experiment, RunSpec
+from .journal import Journal
+from .loop import Failed, RunControl, new_run_fingerprint, run
+from .results import write_results
+
+
+def open_or_create_journal(experiment: Experiment, spec: RunSpec, check_same_thread: bool = True) -> Journal:
+    if spec.journal_path.exists():
+        return Journal.open(spec.journal_path, check_same_thread=check_same_thread)
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    config = experiment.run_config(spec.strategy)
+    return Journal.create(spec.journal_path, config, spec.strategy, spec.seed,
+                          new_run_fingerprint(config, spec.seed), check_same_thread=check_same_thread)
+
+
+def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: RunControl | None = None,
+                   annotator_for: Callable[..., Annotator] = build_annotator,
+                   check_same_thread: bool = True) -> Iterator[tuple[RunSpec, object]]:
+    """Yields (run, event) pairs. Finished runs are skipped, so calling it again resumes.
+    metrics.csv and summary.json are rewritten after every run, even a stopped or failed one."""
+    control = control or RunControl()
+    for spec in experiment.runs():
+        if control.stop_event.is_set():
+            return
+        with open_or_create_journal(experiment, spec, check_same_thread) as journal:
+            if journal.status == "finished":
+                continue
+            annotator = annotator_for(journal.config, spec.seed)
+            try:
+                for event in run(journal, dataset, annotator, control):
+                    yield spec, event
+                    if isinstance(event, Failed):
+                        return
+            finally:
+                annotator.close()
+                write_results(experiment)
+
+
+def unfinished_runs(experiment: Experiment) -> list[RunSpec]:
+    pending = []
+    for spec in experiment.runs():
+        if not spec.journal_path.exists():
+            pending.append(spec)
+            continue
+        with Journal.open(spec.journal_path) as journal:
+            if journal.status != "finished":
+                pending.append(spec)
+    return pending
