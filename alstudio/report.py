@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
-from .engine.data.bias import cell_counts, group_shares
 from .engine.errors import UserInputError
 from .engine.experiment import Experiment
-from .engine.results import collect_rows, curves
+from .engine.results import collect_rows, curves, pool_minority_share
 
-
-def pool_base_rates(config) -> np.ndarray:
-    d = config.dataset
-    counts = cell_counts(d.pool_size, group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups)))
-    return counts.sum(axis=0) / counts.sum()
+_MINORITY_WORDS = {
+    "minority": "the minority group(s)",
+    "correlation": "bias-conflicting cells (class not paired with its group)",
+    "none": "no minority (unbiased pool)",
+}
 
 
 def draw_report(folder: str | Path, png: str | Path, width: int = 1500, height: int = 480) -> Path:
@@ -30,17 +27,16 @@ def draw_report(folder: str | Path, png: str | Path, width: int = 1500, height: 
     if not rows:
         raise UserInputError(f"{folder}: no finished cycle to report yet")
     app = QApplication.instance() or QApplication([])
-    groups = experiment.config.dataset.groups
-    minority = groups[-1]
-    base_rate = pool_base_rates(experiment.config)[-1]
+    d = experiment.config.dataset
+    base_rate = pool_minority_share(d)
 
     accuracy = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy")
     accuracy.set_curves(curves(rows, "accuracy"))
     parity = CurvePlot("Predictive-parity gap (lower is fairer)", "PPV gap, mean over classes")
     parity.set_curves(curves(rows, "ppv_gap"))
-    share = CurvePlot(f"Acquired share of '{minority}'", f"share of labelled set in '{minority}'")
-    share.set_curves(curves(rows, f"labeled_share_{minority}"))
-    share.add_reference(float(base_rate), f"pool base rate {100 * base_rate:.0f}%")
+    share = CurvePlot("What the strategies acquire", f"labelled share in {_MINORITY_WORDS[d.bias]}")
+    share.set_curves(curves(rows, "labeled_share_minority_cells"))
+    share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
 
     sheet = QWidget()
     layout = QHBoxLayout(sheet)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.bias import cell_counts, group_shares, minority_cells
 from .experiment import Experiment, write_json
 from .journal import Journal
 from .loop import LABEL_SOURCES
@@ -19,7 +20,9 @@ FAIRNESS_COLUMNS = ("accuracy_gap", "ppv_gap", "eo_diff", "dp_diff")
 
 def collect_rows(experiment: Experiment) -> list[dict]:
     """One row per strategy, seed and evaluated cycle, from every journal that exists."""
-    groups = experiment.config.dataset.groups
+    d = experiment.config.dataset
+    groups = d.groups
+    minority = minority_cells(d.bias, d.bias_strength, len(d.classes), len(groups))
     rows = []
     for spec in experiment.runs():
         if not spec.journal_path.exists():
@@ -33,12 +36,22 @@ def collect_rows(experiment: Experiment) -> list[dict]:
             row.update({name: m[name] for name in FAIRNESS_COLUMNS})
             row.update({f"accuracy_{g}": v for g, v in zip(groups, m["accuracy_per_group"])})
             row.update({f"labeled_share_{g}": v for g, v in zip(groups, m["labelled_share"])})
+            counts = np.asarray(m["labelled_count"], dtype=float)
+            row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
             row.update({f"labels_{s}": m["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
             row["label_accuracy"] = m.get("label_accuracy", math.nan)
             row["train_seconds"] = entry["train_seconds"]
             row["query_seconds"] = entry["query_seconds"]
             rows.append(row)
     return rows
+
+
+def pool_minority_share(dataset_config) -> float:
+    """The pool's base rate of minority cells, to compare what strategies acquire against."""
+    d = dataset_config
+    shares = group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups))
+    counts = cell_counts(d.pool_size, shares)
+    return float(counts[minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))].sum() / counts.sum())
 
 
 def write_metrics_csv(rows: list[dict], path: Path) -> None:

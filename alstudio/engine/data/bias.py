@@ -43,6 +43,12 @@ def group_shares(bias: str, strength: float, n_classes: int, n_groups: int) -> n
     return shares
 
 
+def minority_cells(bias: str, strength: float, n_classes: int, n_groups: int) -> np.ndarray:
+    """[n_classes, n_groups] True where the pool under-represents the (class, group) cell: the
+    non-majority groups for `minority`, the unpaired groups for `correlation`, none for `none`."""
+    return group_shares(bias, strength, n_classes, n_groups) < 1.0 / n_groups - 1e-12
+
+
 def cell_counts(n: int, shares: np.ndarray) -> np.ndarray:
     """[n_classes, n_groups] sample counts: classes balanced, groups split by `shares` within each."""
     per_class = largest_remainder(n, np.ones(shares.shape[0]))

@@ -36,6 +36,7 @@ class CurvePlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.addLegend(offset=(-10, 10), labelTextColor="#222")
         for axis in ("left", "bottom"):
+            self.getAxis(axis).enableAutoSIPrefix(False)  # shares and accuracies read best as plain numbers
             self.getAxis(axis).setTextPen("#333")
             self.getAxis(axis).setPen("#666")
         self._items: dict[str, dict] = {}
@@ -76,7 +77,7 @@ class CurvePlot(pg.PlotWidget):
     def add_reference(self, value: float, label: str) -> None:
         """A dashed horizontal line, e.g. the pool's base rate of a group."""
         line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine),
-                               label=label, labelOpts={"position": 0.95, "color": "#333"})
+                               label=label, labelOpts={"position": 0.8, "color": "#333", "anchors": [(1, 1), (1, 1)]})
         self.addItem(line)
         self._references.append(line)
 

@@ -1,0 +1,148 @@
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from alstudio.cli import main
+
+TINY_TOML = """
+[dataset]
+pool_size = 80
+test_size = 20
+resolution = 16
+bias = "correlation"
+[training]
+epochs = 2
+batch_size = 8
+[active]
+initial_labels = 8
+query_size = 4
+cycles = {cycles}
+mc_samples = 4
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    def make(cycles=2):
+        path = tmp_path / f"tiny{cycles}.toml"
+        path.write_text(TINY_TOML.format(cycles=cycles))
+        return path
+    return make
+
+
+def _journal_rows(path, sql):
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_run_writes_metrics_summary_journals_and_a_report(tiny, tmp_path, capsys):
+    out = tmp_path / "exp"
+    assert main(["run", str(tiny()), "--out", str(out), "--strategies", "random,bald", "--seeds", "2"]) == 0
+    with open(out / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 2 * 3
+    for column in ("strategy", "seed", "cycle", "n_labeled", "accuracy", "accuracy_gap", "ppv_gap", "eo_diff",
+                   "dp_diff", "accuracy_blue", "accuracy_red", "labeled_share_blue", "labeled_share_red",
+                   "labels_initial", "labels_oracle", "train_seconds", "query_seconds"):
+        assert column in rows[0]
+    assert {r["strategy"] for r in rows} == {"random", "bald"}
+    assert [r["n_labeled"] for r in rows[:3]] == ["8", "12", "16"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"random", "bald"}
+    assert summary["bald"]["seeds"] == 2 and "mean" in summary["bald"]["aulc_accuracy"]
+    for run in ("random-seed1", "random-seed2", "bald-seed1", "bald-seed2"):
+        assert (out / "runs" / run / "journal.sqlite").exists()
+    # Different seeds start from different initial labels.
+    first = _journal_rows(out / "runs/bald-seed1/journal.sqlite", "SELECT sample FROM labels WHERE source='initial'")
+    second = _journal_rows(out / "runs/bald-seed2/journal.sqlite", "SELECT sample FROM labels WHERE source='initial'")
+    assert first != second
+    png = tmp_path / "report.png"
+    assert main(["report", str(out), "--png", str(png)]) == 0
+    assert Image.open(png).size[0] >= 1200
+
+
+def test_bad_run_input_exits_2_with_one_sentence(tiny, tmp_path, capsys):
+    out = tmp_path / "exp"
+    assert main(["run", str(tiny()), "--out", str(out), "--strategies", "nonsense"]) == 2
+    assert "valid names: random, entropy" in capsys.readouterr().err
+    assert main(["run", str(tiny()), "--out", str(out), "--strategies", "random"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(tiny()), "--out", str(out), "--strategies", "random"]) == 2
+    assert "holds another experiment" in capsys.readouterr().err
+    assert main(["run", str(tiny()), "--out", str(out), "--strategies", "random", "--force"]) == 0
+    capsys.readouterr()
+    journal = out / "runs" / "random-seed1" / "journal.sqlite"
+    journal.write_bytes(b"garbage" * 100)
+    (out / "runs" / "random-seed1" / "journal.sqlite-wal").unlink(missing_ok=True)
+    assert main(["resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "journal.sqlite" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "not an alstudio experiment folder" in capsys.readouterr().err
+
+
+def test_learning_loss_needs_feature_maps(tiny, tmp_path, monkeypatch, capsys):
+    from alstudio.engine.models import trunks
+
+    class FlatTrunk(trunks.SmallCNN):
+        def __init__(self):
+            super().__init__()
+            self.map_channels = []
+
+    monkeypatch.setitem(trunks.TRUNKS, "cnn", FlatTrunk)
+    assert main(["run", str(tiny()), "--out", str(tmp_path / "e"), "--strategies", "learning_loss"]) == 2
+    assert "needs feature maps" in capsys.readouterr().err
+
+
+def _start(args, tmp_path):
+    env = dict(os.environ, ALSTUDIO_CACHE_DIR=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "alstudio", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_cycle(journal, cycle, process, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if journal.exists():
+            try:
+                if _journal_rows(journal, f"SELECT cycle FROM cycles WHERE cycle >= {cycle}"):
+                    return
+            except sqlite3.OperationalError:
+                pass
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the run did not reach the cycle in time")
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_a_killed_run_resumes_with_every_label(tiny, tmp_path, how):
+    out = tmp_path / "exp"
+    config = tiny(cycles=6)
+    process = _start(["run", str(config), "--out", str(out), "--strategies", "bald"], tmp_path)
+    journal = out / "runs" / "bald-seed1" / "journal.sqlite"
+    _wait_for_cycle(journal, 2, process)
+    process.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)
+    process.wait(timeout=60)
+    if how == "SIGINT":
+        assert process.returncode == 130
+        assert _journal_rows(journal, "SELECT value FROM meta WHERE key='status'") == [("stopped",)]
+    else:
+        assert process.returncode == -signal.SIGKILL
+    before = dict(_journal_rows(journal, "SELECT sample, label FROM labels"))
+    env = dict(os.environ, ALSTUDIO_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "alstudio", "resume", str(out)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = dict(_journal_rows(journal, "SELECT sample, label FROM labels"))
+    assert len(after) == 8 + 6 * 4  # every label, none twice (sample is the primary key)
+    assert all(after[s] == label for s, label in before.items())  # nothing lost or changed
+    assert [c for (c,) in _journal_rows(journal, "SELECT cycle FROM cycles ORDER BY cycle")] == list(range(7))
+    assert _journal_rows(journal, "SELECT value FROM meta WHERE key='status'") == [("finished",)]

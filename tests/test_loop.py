@@ -1,0 +1,156 @@
+import math
+
+import numpy as np
+import pytest
+from engine_helpers import new_journal, tiny_config, tiny_dataset
+
+from alstudio.engine.annotators import HumanAnnotator, NoisyAnnotator, OracleAnnotator, QueryItem
+from alstudio.engine.journal import Journal
+from alstudio.engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl, run
+
+
+def drive(journal, config, annotator=None, stop_after=None):
+    """Iterate a run; `stop_after(event)` returning True abandons it there, like a crash would."""
+    events = []
+    generator = run(journal, tiny_dataset(config), annotator or OracleAnnotator())
+    for event in generator:
+        events.append(event)
+        if stop_after is not None and stop_after(event):
+            generator.close()
+            break
+    return events
+
+
+def metrics_by_cycle(journal):
+    return {c["cycle"]: (c["n_labeled"], c["metrics"]["accuracy"], c["metrics"]["ppv_gap"]) for c in journal.cycles()}
+
+
+def same(a, b):
+    return all((x == y) or (isinstance(x, float) and math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
+
+
+def test_a_run_trains_evaluates_queries_and_journals_every_label(tmp_path):
+    config = tiny_config()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        events = drive(journal, config)
+        assert isinstance(events[-1], Finished) and journal.status == "finished"
+        results = [e for e in events if isinstance(e, CycleResult)]
+        assert [r.cycle for r in results] == [0, 1, 2]
+        assert [r.n_labeled for r in results] == [8, 12, 16]
+        assert results[-1].queried_ids is None
+        stages = {e.stage for e in events if isinstance(e, Progress)}
+        assert {"training", "evaluating", "scoring"} <= stages
+        labels = journal.labels()
+        assert len(labels) == 16
+        assert sorted(source for _, source, _ in labels.values()) == ["initial"] * 8 + ["oracle"] * 8
+        for result in results[:-1]:
+            assert journal.query(result.cycle) == result.queried_ids.tolist()
+            assert len(set(result.queried_ids)) == 4
+        pool = tiny_dataset(config).pool
+        assert all(label == pool.classes[s] for s, (label, _, _) in labels.items())
+        metrics = results[-1].metrics
+        assert 0.0 <= metrics["accuracy"] <= 1.0
+        assert np.sum(metrics["labelled_count"]) == 16
+        assert metrics["labels_by_source"]["oracle"] == 8
+
+
+@pytest.mark.parametrize("reset", [True, False])
+@pytest.mark.parametrize("crash_point", ["after cycle 0 result", "during cycle 1 training", "after cycle 1 result"])
+def test_resume_repeats_exactly_what_an_uninterrupted_run_does(tmp_path, reset, crash_point):
+    config = tiny_config(training={"reset_each_cycle": reset})
+    with new_journal(tmp_path / "a" / "j.sqlite", config) as journal:
+        drive(journal, config)
+        expected = metrics_by_cycle(journal)
+        expected_labels = journal.labels()
+        expected_queries = [journal.query(c) for c in range(config.active.cycles)]
+
+    def crash(event):
+        if crash_point == "after cycle 0 result":
+            return isinstance(event, CycleResult) and event.cycle == 0
+        if crash_point == "during cycle 1 training":
+            return isinstance(event, Progress) and event.stage == "training" and event.cycle == 1
+        return isinstance(event, CycleResult) and event.cycle == 1
+
+    path = tmp_path / "b" / "j.sqlite"
+    with new_journal(path, config) as journal:
+        drive(journal, config, stop_after=crash)
+        assert journal.status == "stopped"
+    with Journal.open(path) as journal:
+        events = drive(journal, config)
+        assert isinstance(events[-1], Finished)
+        resumed = metrics_by_cycle(journal)
+        assert {s: v[:2] for s, v in journal.labels().items()} == {s: v[:2] for s, v in expected_labels.items()}
+        assert [journal.query(c) for c in range(config.active.cycles)] == expected_queries
+    assert resumed.keys() == expected.keys()
+    for cycle in expected:
+        assert same(resumed[cycle], expected[cycle]), (cycle, resumed[cycle], expected[cycle])
+
+
+def test_stop_is_cooperative_and_leaves_a_resumable_journal(tmp_path):
+    config = tiny_config()
+    control = RunControl()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        for event in run(journal, tiny_dataset(config), OracleAnnotator(), control):
+            if isinstance(event, CycleResult):
+                control.stop()
+        assert journal.status == "stopped"
+        assert journal.last_cycle() == 0
+
+
+def test_an_error_becomes_a_failed_event_with_the_traceback(tmp_path, monkeypatch):
+    from alstudio.engine.strategies import Bald
+
+    def broken(self, ctx):
+        raise RuntimeError("scoring exploded")
+
+    monkeypatch.setattr(Bald, "scores", broken)
+    config = tiny_config()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        events = drive(journal, config)
+        assert isinstance(events[-1], Failed)
+        assert events[-1].message == "scoring exploded" and "Traceback" in events[-1].traceback
+        assert journal.status == "failed"
+        assert journal.last_cycle() is None or journal.query(journal.last_cycle()) is None
+
+
+def test_human_answers_are_journalled_one_by_one_and_resume_asks_only_the_rest(tmp_path):
+    config = tiny_config(annotator={"kind": "human"})
+    path = tmp_path / "j.sqlite"
+    human = HumanAnnotator()
+    asked = []
+    with new_journal(path, config) as journal:
+        generator = run(journal, tiny_dataset(config), human)
+        for event in generator:
+            if isinstance(event, NeedLabels):
+                asked = list(event.items)
+                for item in asked[:2]:
+                    human.submit(item.sample, item.true_label)
+            if isinstance(event, Progress) and event.stage == "waiting for labels" and event.done == 2:
+                generator.close()  # the app is killed mid-dialog
+                break
+        assert len(asked) == 4
+        answered = {item.sample for item in asked[:2]}
+        labels = journal.labels()
+        assert answered <= set(labels) and all(labels[s][1] == "human" for s in answered)
+    human = HumanAnnotator()
+    with Journal.open(path) as journal:
+        generator = run(journal, tiny_dataset(config), human)
+        for event in generator:
+            if isinstance(event, NeedLabels):
+                assert {item.sample for item in event.items} == {item.sample for item in asked[2:]}
+                generator.close()
+                break
+
+
+def test_noisy_annotator_is_seeded_per_sample_and_can_target_a_group():
+    annotator = NoisyAnnotator(n_classes=3, seed=1, error_rate=0.2, error_group=1, error_group_rate=0.6)
+    items = [QueryItem(sample=i, true_label=i % 3, group=i % 2, score=0.0) for i in range(4000)]
+    annotator.request(items)
+    first = {a.sample: a.label for a in annotator.poll()}
+    annotator.request(list(reversed(items)))
+    assert {a.sample: a.label for a in annotator.poll()} == first
+    wrong = np.array([first[i.sample] != i.true_label for i in items])
+    groups = np.array([i.group for i in items])
+    assert abs(wrong[groups == 0].mean() - 0.2) < 0.03
+    assert abs(wrong[groups == 1].mean() - 0.6) < 0.03
+    assert all(0 <= label < 3 for label in first.values())
