@@ -1,4 +1,5 @@
 import math
+import time
 
 import numpy as np
 import pytest
@@ -154,3 +155,39 @@ def test_noisy_annotator_is_seeded_per_sample_and_can_target_a_group():
     assert abs(wrong[groups == 0].mean() - 0.2) < 0.03
     assert abs(wrong[groups == 1].mean() - 0.6) < 0.03
     assert all(0 <= label < 3 for label in first.values())
+
+
+def test_pause_holds_the_run_between_batches_until_resumed(tmp_path):
+    import queue
+    import threading
+
+    config = tiny_config()
+    control = RunControl()
+    events: queue.Queue = queue.Queue()
+    journal_path = tmp_path / "j.sqlite"
+    new_journal(journal_path, config).close()
+
+    def worker():
+        with Journal.open(journal_path) as journal:
+            for event in run(journal, tiny_dataset(config), OracleAnnotator(), control):
+                events.put(event)
+                if isinstance(event, CycleResult) and event.cycle == 0:
+                    control.pause()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    seen = []
+    while not (seen and isinstance(seen[-1], CycleResult)):
+        seen.append(events.get(timeout=60))
+    # Paused: whatever was already under way may finish, then nothing more happens.
+    time.sleep(1.0)
+    while not events.empty():
+        seen.append(events.get())
+    held = len(seen)
+    time.sleep(0.5)
+    assert events.empty() and control.paused and thread.is_alive()
+    control.resume()
+    thread.join(timeout=60)
+    while not events.empty():
+        seen.append(events.get())
+    assert len(seen) > held and isinstance(seen[-1], Finished)

@@ -74,7 +74,7 @@ def fit(model: ActiveModel, images: torch.Tensor, labels: torch.Tensor, groups: 
     else:
         optimizer = torch.optim.Adam(params, lr=training.learning_rate, weight_decay=training.weight_decay)
     n, batch = len(labels), training.batch_size
-    detach_after = int(round(training.loss_prediction_stop * training.epochs))
+    detach_after = training.loss_prediction_stop * training.epochs  # epochs [0, detach_after) keep the gradient
     model.train()
     started, seen, loss_value = time.perf_counter(), 0, float("nan")
     for epoch in range(training.epochs):

@@ -1,0 +1,121 @@
+"""Engine speed, side by side in one run:
+
+1. BALD pool scoring with T MC-dropout samples: trunk features computed once and the head
+   sampled T times (what alstudio does) vs T full forward passes (the naive way);
+2. training throughput (images per second) of both architectures;
+3. wall time of the lecture preset, random vs bald, 2 seeds (optional: --lecture).
+
+    .venv/bin/python benchmarks/engine.py [--pool 5000] [--samples 20] [--lecture]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+
+def best_of(repeats: int, work) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=5000)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--resnet-pool", type=int, default=500,
+                        help="ResNet-18's pool (its T full passes are slow on a CPU)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--lecture", action="store_true", help="also time the lecture preset end to end")
+    args = parser.parse_args()
+
+    from alstudio.engine import config as configs
+    from alstudio.engine.models import build_model
+    from alstudio.engine.strategies import heuristics
+    from alstudio.engine.training import (
+        PREDICT_BATCH,
+        device_description,
+        fit_to_end,
+        mc_probabilities,
+        pick_device,
+        predict_features,
+    )
+
+    device = pick_device(args.device)
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.normal(size=(args.pool, 3, 32, 32)).astype(np.float32)).to(device)
+    T = args.samples
+    print(f"device: {device_description(device)}; {os.cpu_count()} CPU cores; torch {torch.__version__}; "
+          f"Python {platform.python_version()}\n")
+
+    print(f"BALD scoring of 32x32 images, T={T}:\n")
+    print("| model | pool | features once + T head samples | T full forward passes | speed-up |")
+    print("|---|---|---|---|---|")
+    for architecture, n in (("cnn", args.pool), ("resnet18", args.resnet_pool)):
+        pool = images[:n]
+        config = configs.validate({"model": {"architecture": architecture}})
+        model = build_model(config, 2, 2).to(device).eval()
+
+        def features_once(model=model, pool=pool):
+            heuristics.bald(mc_probabilities(model, predict_features(model, pool), T, seed=0))
+            synchronize(device)
+
+        @torch.no_grad()
+        def full_passes(model=model, pool=pool):
+            out = []
+            for _ in range(T):
+                out.append(torch.cat([F.softmax(model(pool[i:i + PREDICT_BATCH], mc=True), dim=1)
+                                      for i in range(0, len(pool), PREDICT_BATCH)]).cpu())
+            heuristics.bald(torch.stack(out, dim=2).numpy())
+            synchronize(device)
+
+        repeats = 3 if architecture == "cnn" or device.type == "cuda" else 1
+        once, full = best_of(repeats, features_once), best_of(repeats, full_passes)
+        print(f"| {architecture} | {n} | {once:.2f} s | {full:.2f} s | {full / once:.1f}x |")
+
+    print("\nTraining throughput (batch 64, Adam, 2 epochs over 512 images):\n")
+    print("| model | images/s |")
+    print("|---|---|")
+    labels = torch.from_numpy(rng.integers(0, 2, 512)).to(device)
+    for architecture in ("cnn", "resnet18"):
+        config = configs.validate({"model": {"architecture": architecture}, "training": {"epochs": 2}})
+        model = build_model(config, 2, 2).to(device)
+        stats = fit_to_end(model, images[:512], labels, labels, config.training, seed=0)
+        print(f"| {architecture} | {stats.images_per_second:.0f} |")
+
+    if args.lecture:
+        folder = tempfile.mkdtemp()
+        try:
+            command = [sys.executable, "-m", "alstudio", "run", "--preset", "lecture-bald-vs-random", "--out",
+                       os.path.join(folder, "lecture"), "--strategies", "random,bald", "--seeds", "2",
+                       "--device", args.device]
+            subprocess.run(command[:3] + ["generate", "--preset", "lecture-bald-vs-random"], check=True,
+                           capture_output=True)  # dataset into the cache first: time the experiment only
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            print(f"\nLecture preset, random vs bald, 2 seeds, 10 cycles: {time.perf_counter() - start:.0f} s wall")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
