@@ -143,6 +143,32 @@ def test_human_answers_are_journalled_one_by_one_and_resume_asks_only_the_rest(t
                 break
 
 
+def test_undo_takes_an_answer_back_until_the_batch_is_submitted(tmp_path):
+    config = tiny_config(annotator={"kind": "human"}, active={"cycles": 1})
+    human = HumanAnnotator()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        generator = run(journal, tiny_dataset(config), human)
+        phase = "answer"
+        for event in generator:
+            if isinstance(event, NeedLabels):
+                items = list(event.items)
+                for item in items:
+                    human.submit(item.sample, item.true_label)
+            elif isinstance(event, Progress) and event.stage == "waiting for labels":
+                if phase == "answer" and event.done == 4:
+                    # All answered but not submitted: the run waits; undo the last answer.
+                    assert items[-1].sample in journal.labels()
+                    human.retract(items[-1].sample)
+                    phase = "undone"
+                elif phase == "undone" and event.done == 3:
+                    assert items[-1].sample not in journal.labels()
+                    human.submit(items[-1].sample, 1 - items[-1].true_label)  # a different answer
+                    human.close_batch()
+                    phase = "submitted"
+        assert journal.status == "finished" and phase == "submitted"
+        assert journal.labels()[items[-1].sample][0] == 1 - items[-1].true_label
+
+
 def test_noisy_annotator_is_seeded_per_sample_and_can_target_a_group():
     annotator = NoisyAnnotator(n_classes=3, seed=1, error_rate=0.2, error_group=1, error_group_rate=0.6)
     items = [QueryItem(sample=i, true_label=i % 3, group=i % 2, score=0.0) for i in range(4000)]
@@ -191,3 +217,14 @@ def test_pause_holds_the_run_between_batches_until_resumed(tmp_path):
     while not events.empty():
         seen.append(events.get())
     assert len(seen) > held and isinstance(seen[-1], Finished)
+
+
+def test_each_queried_sample_carries_its_score_under_every_explaining_strategy(tmp_path):
+    config = tiny_config()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        first = next(e for e in drive(journal, config) if isinstance(e, CycleResult))
+    assert set(first.score_table) == {"entropy", "least_confidence", "margin", "bald", "coreset"}
+    for values in first.score_table.values():
+        assert values.shape == (4,) and np.all(np.isfinite(values))
+    # The run's own strategy is bald: its column is the score it ranked by.
+    assert np.allclose(first.score_table["bald"], first.scores)

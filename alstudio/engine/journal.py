@@ -328,6 +328,18 @@ class Journal:
                     if old != label:
                         raise ValueError(f"sample {sample} is already labelled {old}, cannot relabel it {label}")
 
+    def retract_label(self, sample: int, cycle: int) -> bool:
+        """Undo a human answer given for cycle `cycle` (the labelling dialog's Backspace).
+
+        Only human answers of that cycle can be taken back: anything a model has already been
+        trained on stays. Returns whether a label was removed.
+        """
+        sample, cycle = _index(sample, "sample"), _index(cycle, "cycle")
+        with self._write() as db:
+            removed = db.execute("DELETE FROM labels WHERE sample = ? AND cycle = ? AND source = 'human'",
+                                 (sample, cycle)).rowcount
+        return bool(removed)
+
     def labels(self) -> dict[int, tuple[int, str, int]]:
         """sample -> (label, source, cycle)."""
         rows = self._db.execute("SELECT sample, label, source, cycle FROM labels ORDER BY sample")

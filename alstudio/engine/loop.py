@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .annotators import Annotator, QueryItem
+from .annotators import RETRACTED, Annotator, QueryItem
 from .data import SynbolsDataset
 from .journal import Journal, fingerprint
 from .metrics import classification_metrics, labelled_composition
@@ -48,6 +48,9 @@ class CycleResult:
     metrics: dict
     queried_ids: np.ndarray | None  # pool indices queried after this cycle (None after the last)
     scores: np.ndarray | None
+    # "Why this sample": each queried sample's score under every other strategy that scores
+    # deterministically, computed from the same cached features and MC samples.
+    score_table: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,14 @@ class RunControl:
             pass
         if self.stop_event.is_set():
             raise Stopped()
+
+
+def explaining_strategies(model: ActiveModel) -> dict:
+    """Strategies whose per-sample score means something on its own (not random or sampled)."""
+    names = ["entropy", "least_confidence", "margin", "bald", "coreset"]
+    if model.loss_module is not None:
+        names.append("learning_loss")
+    return {name: get_strategy(name) for name in names}
 
 
 def derive_seed(*parts: int) -> int:
@@ -201,7 +212,7 @@ class _Run:
         return metrics
 
     # -- querying --------------------------------------------------------------------------------
-    def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         active = self.config.active
         seed = derive_seed(self.seed, cycle, _QUERY)
         labelled = self.journal.labelled_samples()
@@ -214,7 +225,10 @@ class _Run:
                              self.pool_x[torch.from_numpy(labelled).to(self.device)],
                              active.mc_samples, seed, active.power_beta)
         positions, scores = self.strategy.select(ctx, k)
-        return candidates[np.asarray(positions, dtype=np.int64)], np.asarray(scores, dtype=np.float64)
+        positions = np.asarray(positions, dtype=np.int64)
+        table = {name: np.asarray(strategy.scores(ctx), dtype=np.float64)[positions]
+                 for name, strategy in explaining_strategies(model).items()}
+        return candidates[positions], np.asarray(scores, dtype=np.float64), table
 
     def annotate(self, cycle: int, samples: list[int], scores: list[float | None]) -> Iterator[NeedLabels | Progress]:
         known = self.journal.labels()
@@ -226,13 +240,15 @@ class _Run:
         self.annotator.request(wanted)
         remaining = {item.sample for item in wanted}
         asked = False
-        while remaining:
-            answers = [a for a in self.annotator.poll() if a.sample in remaining]
-            for source in {a.source for a in answers}:
-                batch = [(a.sample, a.label) for a in answers if a.source == source]
-                self.journal.record_labels(batch, source, cycle + 1)
-            remaining -= {a.sample for a in answers}
-            if not remaining:
+        while remaining or not self.annotator.batch_closed:
+            for answer in self.annotator.poll():
+                if answer.label == RETRACTED:
+                    if self.journal.retract_label(answer.sample, cycle + 1):
+                        remaining.add(answer.sample)
+                elif answer.sample in remaining:
+                    self.journal.record_labels([(answer.sample, answer.label)], answer.source, cycle + 1)
+                    remaining.discard(answer.sample)
+            if not remaining and self.annotator.batch_closed:
                 break
             if not asked:
                 asked = True
@@ -252,7 +268,7 @@ class _Run:
             if last < active.cycles and queried is None:
                 # Crashed after evaluating, before querying: query with that cycle's saved model.
                 yield Progress("scoring", 0, 1, last)
-                samples, scores = self.query(self.load_model(last), last)
+                samples, scores, _ = self.query(self.load_model(last), last)
                 self.journal.record_query(last, samples.tolist(), scores.tolist())
                 queried = samples.tolist()
             if queried is not None:
@@ -265,17 +281,18 @@ class _Run:
             metrics = self.evaluate(model, cycle)
             n_labeled = len(self.journal.labelled_samples())
             queried = scores = None
+            table = {}
             query_seconds = 0.0
             if cycle < active.cycles:
                 self.control.checkpoint()
                 yield Progress("scoring", 0, 1, cycle)
                 started = time.perf_counter()
-                queried, scores = self.query(model, cycle)
+                queried, scores, table = self.query(model, cycle)
                 query_seconds = time.perf_counter() - started
             self.journal.record_cycle(cycle, n_labeled, metrics, self.train_seconds, query_seconds)
             if queried is not None:
                 self.journal.record_query(cycle, queried.tolist(), scores.tolist())
-            yield CycleResult(cycle, n_labeled, metrics, queried, scores)
+            yield CycleResult(cycle, n_labeled, metrics, queried, scores, table)
             if queried is not None:
                 yield from self.annotate(cycle, queried.tolist(), scores.tolist())
         yield Finished(active.cycles)

@@ -18,31 +18,34 @@ from .metrics import area_under_curve
 FAIRNESS_COLUMNS = ("accuracy_gap", "ppv_gap", "eo_diff", "dp_diff")
 
 
+def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: dict, dataset_config,
+                train_seconds: float | None = None, query_seconds: float | None = None) -> dict:
+    """One metrics.csv row from a cycle's metrics (as the loop reports and the journal stores them)."""
+    d = dataset_config
+    minority = minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))
+    row = {"strategy": strategy, "seed": seed, "cycle": cycle, "n_labeled": n_labeled, "accuracy": metrics["accuracy"]}
+    row.update({name: metrics[name] for name in FAIRNESS_COLUMNS})
+    row.update({f"accuracy_{g}": v for g, v in zip(d.groups, metrics["accuracy_per_group"])})
+    row.update({f"labeled_share_{g}": v for g, v in zip(d.groups, metrics["labelled_share"])})
+    counts = np.asarray(metrics["labelled_count"], dtype=float)
+    row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
+    row.update({f"labels_{s}": metrics["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
+    row["label_accuracy"] = metrics.get("label_accuracy", math.nan)
+    row["train_seconds"] = train_seconds
+    row["query_seconds"] = query_seconds
+    return row
+
+
 def collect_rows(experiment: Experiment) -> list[dict]:
     """One row per strategy, seed and evaluated cycle, from every journal that exists."""
-    d = experiment.config.dataset
-    groups = d.groups
-    minority = minority_cells(d.bias, d.bias_strength, len(d.classes), len(groups))
     rows = []
     for spec in experiment.runs():
         if not spec.journal_path.exists():
             continue
         with Journal.open(spec.journal_path) as journal:
             cycles = journal.cycles()
-        for entry in cycles:
-            m = entry["metrics"]
-            row = {"strategy": spec.strategy, "seed": spec.index + 1, "cycle": entry["cycle"],
-                   "n_labeled": entry["n_labeled"], "accuracy": m["accuracy"]}
-            row.update({name: m[name] for name in FAIRNESS_COLUMNS})
-            row.update({f"accuracy_{g}": v for g, v in zip(groups, m["accuracy_per_group"])})
-            row.update({f"labeled_share_{g}": v for g, v in zip(groups, m["labelled_share"])})
-            counts = np.asarray(m["labelled_count"], dtype=float)
-            row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
-            row.update({f"labels_{s}": m["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
-            row["label_accuracy"] = m.get("label_accuracy", math.nan)
-            row["train_seconds"] = entry["train_seconds"]
-            row["query_seconds"] = entry["query_seconds"]
-            rows.append(row)
+        rows.extend(metrics_row(spec.strategy, spec.index + 1, c["cycle"], c["n_labeled"], c["metrics"],
+                                experiment.config.dataset, c["train_seconds"], c["query_seconds"]) for c in cycles)
     return rows
 
 

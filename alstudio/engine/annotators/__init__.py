@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UserInputError
-from .base import Annotator, Answer, QueryItem
+from .base import RETRACTED, Annotator, Answer, QueryItem
 from .human import HumanAnnotator
 from .simulated import NoisyAnnotator, OracleAnnotator
 
@@ -23,5 +23,5 @@ def build_annotator(config, seed: int) -> Annotator:
     raise UserInputError(f"annotator.kind {kind.kind!r} is not available yet; use oracle, noisy or human")
 
 
-__all__ = ["Annotator", "Answer", "HumanAnnotator", "NoisyAnnotator", "OracleAnnotator", "QueryItem",
+__all__ = ["RETRACTED", "Annotator", "Answer", "HumanAnnotator", "NoisyAnnotator", "OracleAnnotator", "QueryItem",
            "build_annotator"]

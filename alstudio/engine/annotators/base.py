@@ -20,8 +20,11 @@ class QueryItem:
 @dataclass(frozen=True)
 class Answer:
     sample: int
-    label: int
+    label: int  # RETRACTED takes back an earlier answer for this sample
     source: str  # the journal's label source: oracle, noisy, human, human_simulated, llm
+
+
+RETRACTED = -1
 
 
 class Annotator:
@@ -34,6 +37,11 @@ class Annotator:
 
     def poll(self) -> list[Answer]:
         raise NotImplementedError
+
+    @property
+    def batch_closed(self) -> bool:
+        """Whether the loop may go on once every item is answered (a human may still undo)."""
+        return True
 
     def close(self) -> None:
         """Release connections or threads; the default has none."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 
-from .base import Annotator, Answer, QueryItem
+from .base import RETRACTED, Annotator, Answer, QueryItem
 
 
 class HumanAnnotator(Annotator):
@@ -15,12 +15,26 @@ class HumanAnnotator(Annotator):
     def __init__(self):
         self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
         self.pending: list[QueryItem] = []
+        self._closed = True
 
     def request(self, items: list[QueryItem]) -> None:
         self.pending = list(items)
+        self._closed = False
+
+    def close_batch(self) -> None:
+        """The labeller submitted the batch (Enter): the run may train on it."""
+        self._closed = True
+
+    @property
+    def batch_closed(self) -> bool:
+        return self._closed
 
     def submit(self, sample: int, label: int) -> None:
         self._answers.put(Answer(sample, label, self.source))
+
+    def retract(self, sample: int) -> None:
+        """Take back the answer for `sample` (undo); the loop asks for it again."""
+        self._answers.put(Answer(sample, RETRACTED, self.source))
 
     def poll(self) -> list[Answer]:
         answers = []
