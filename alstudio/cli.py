@@ -220,8 +220,11 @@ def cmd_fonts(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import run_gui
 
-    preset = None if args.config else (args.preset or configs.DEFAULT_PRESET)
-    return run_gui(_config_from(args), preset)
+    if args.quit_after_cycles is not None and args.quit_after_cycles < 1:
+        raise UserInputError(f"--quit-after-cycles must be at least 1, got {args.quit_after_cycles}")
+    screenshot = str(_writable(args.screenshot, "--screenshot")) if args.screenshot else None
+    return run_gui(_config_from(args), autostart=args.autostart, quit_after_cycles=args.quit_after_cycles,
+                   screenshot=screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = commands.add_parser("gui", help="open the workbench")
     _add_config_arguments(gui)
+    gui.add_argument("--autostart", action="store_true", help="start the experiment at once")
+    gui.add_argument("--quit-after-cycles", type=int, metavar="N", help="quit after N cycle results (implies "
+                     "--autostart)")
+    gui.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the main window as it quits")
     gui.set_defaults(handler=cmd_gui)
     return parser
 

@@ -97,9 +97,10 @@ class Experiment:
         return cls(folder, config, strategies, n_seeds)
 
     def runs(self) -> list[RunSpec]:
+        """Seed by seed, every strategy within a seed: after the first round all curves are on screen."""
         master = self.config.active.seed
         return [RunSpec(strategy, i, run_seed(master, i), self.folder / "runs" / f"{strategy}-seed{i + 1}")
-                for strategy in self.strategies for i in range(self.n_seeds)]
+                for i in range(self.n_seeds) for strategy in self.strategies]
 
     def run_config(self, strategy: str) -> configs.ExperimentConfig:
         data = self.config.model_dump()

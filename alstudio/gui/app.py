@@ -1,27 +1,77 @@
-"""QApplication start-up for `alstudio gui`."""
+"""QApplication start-up for `alstudio gui`: error dialogs, settings, scripted mode."""
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
+from pathlib import Path
 
 from ..engine import config as configs
 from ..engine.errors import UserInputError
 
 
-def run_gui(config: configs.ExperimentConfig, preset: str | None = None) -> int:
+def _check_display() -> None:
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
     if headless:
         raise UserInputError("no display to open the workbench on (DISPLAY is not set); use a desktop session, "
                              "or `alstudio generate --preview PNG` for a picture of the dataset")
+
+
+def _install_excepthook(window) -> None:
+    """An exception on the GUI thread becomes a dialog; the app keeps running."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def hook(kind, value, tb):
+        details = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(details)
+        box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error", str(value) or kind.__name__, parent=window)
+        box.setDetailedText(details)
+        box.open()
+
+    sys.excepthook = hook
+
+
+def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
+            quit_after_cycles: int | None = None, screenshot: str | None = None) -> int:
+    _check_display()
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .preview_window import PreviewWindow
+    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("alstudio")
     app.setOrganizationName("alstudio")
-    window = PreviewWindow(config, preset)
+    window = MainWindow(config)
+    _install_excepthook(window)
     window.show()
+    if screenshot:
+        screenshot_path = Path(screenshot)
+
+        def save_and_quit():
+            window.grab().save(str(screenshot_path))
+            window.controller.stop(wait=True)
+            app.quit()
+    else:
+        def save_and_quit():
+            window.controller.stop(wait=True)
+            app.quit()
+
+    if quit_after_cycles is not None:
+        shown = []
+
+        def count(cycle):
+            shown.append(cycle)
+            if len(shown) >= quit_after_cycles:
+                QTimer.singleShot(300, save_and_quit)  # let the plots repaint first
+
+        window.cycle_shown.connect(count)
+    if autostart or quit_after_cycles is not None:
+        window.controller.done.connect(lambda finished: QTimer.singleShot(300, save_and_quit)
+                                       if (quit_after_cycles is not None or screenshot) else None)
+        QTimer.singleShot(0, window.start)
+    elif screenshot:
+        QTimer.singleShot(500, save_and_quit)
     return app.exec()

@@ -19,6 +19,9 @@ from .render import Recipe, prepare_worker, render_chunk
 ProgressCallback = Callable[[int, int], None]
 # Below this many images a process pool costs more to start than it saves.
 _IN_PROCESS_BELOW = 400
+# cairo/fontconfig as synbols drives them are not thread-safe: two threads of one process rendering
+# at once (a GUI preview and a run, say) corrupt the heap. Worker processes need no lock.
+RENDER_LOCK = threading.Lock()
 
 
 class GenerationCancelled(Exception):
@@ -89,7 +92,9 @@ def render_plans(recipe: Recipe, plans: list[SplitPlan], progress: ProgressCallb
         for split, plan, where in jobs:
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled()
-            _store(split, where, render_chunk(*job_args(plan, where)))
+            with RENDER_LOCK:
+                chunk = render_chunk(*job_args(plan, where))
+            _store(split, where, chunk)
             done += where.stop - where.start
             report(done, total)
         return splits

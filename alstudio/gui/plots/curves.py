@@ -74,6 +74,12 @@ class CurvePlot(pg.PlotWidget):
         self._items[strategy] = items
         return items
 
+    def set_line_width(self, width: float) -> None:
+        """Thicker mean lines for a projector (lecture mode)."""
+        self.line_width = width
+        for strategy, items in self._items.items():
+            items["mean"].setPen(pg.mkPen(strategy_color(strategy), width=width))
+
     def add_reference(self, value: float, label: str) -> None:
         """A dashed horizontal line, e.g. the pool's base rate of a group."""
         line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine),

@@ -1,0 +1,525 @@
+"""The workbench window: set-up docks, run controls, live plots and the labelling dialog."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolBar,
+    QWidget,
+)
+
+from ..engine import config as configs
+from ..engine.errors import ConfigError, UserInputError
+from ..engine.experiment import Experiment
+from ..engine.paths import experiments_dir
+from ..engine.results import collect_rows, curves, write_metrics_csv
+from ..engine.runner import unfinished_runs
+from .dialogs.labeling import LabelingDialog, LabelItem
+from .panels.annotator import AnnotatorPanel
+from .panels.dataset import DatasetPanel
+from .panels.strategies import StrategiesPanel
+from .panels.training import TrainingPanel
+from .plots import CurvePlot, export_plot
+from .plots.acquisition import AcquisitionPlot
+from .plots.fairness import FairnessPlot
+from .plots.gallery import GalleryItem, QueryGallery
+from .worker import RunController
+
+RECENT_KEY = "recentExperiments"
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, seconds = divmod(int(seconds), 60)
+    return f", about {minutes} min {seconds:02d} s left" if minutes else f", about {seconds} s left"
+
+
+class MainWindow(QMainWindow):
+    cycle_shown = Signal(int)  # for scripted mode and tests: a cycle result reached the plots
+
+    def __init__(self, config: configs.ExperimentConfig, workers: int | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setAccessibleName("alstudio workbench")
+        self.config = config
+        self.experiment: Experiment | None = None
+        self.dataset = None
+        self.rows: list[dict] = []
+        self.pending_labels: dict | None = None
+        self.labeling_dialog: LabelingDialog | None = None
+        self.lecture_mode = False
+        self.controller = RunController(self, workers)
+        self._connect_controller()
+        self._build_docks()
+        self._build_plots()
+        self._build_toolbar()
+        self._build_menus()
+        self.statusBar().setObjectName("statusBar")
+        self._show_config(config)
+        self._update_title()
+        self._set_state("idle")
+        self.resize(1500, 950)
+
+    # ---- construction -------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.dataset_panel = DatasetPanel()
+        self.strategies_panel = StrategiesPanel()
+        self.training_panel = TrainingPanel()
+        self.annotator_panel = AnnotatorPanel()
+        self.panels = [self.dataset_panel, self.strategies_panel, self.training_panel, self.annotator_panel]
+        docks = [self._dock("Dataset && bias", "datasetDock", self.dataset_panel),
+                 self._dock("Strategies", "strategiesDock", self.strategies_panel),
+                 self._dock("Training", "trainingDock", self.training_panel),
+                 self._dock("Annotator", "annotatorDock", self.annotator_panel)]
+        for dock in docks[1:]:
+            self.tabifyDockWidget(docks[0], dock)
+        docks[0].raise_()
+        self.docks = docks
+        for panel in self.panels:
+            panel.changed.connect(self._on_panel_changed)
+
+    def _build_plots(self) -> None:
+        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy")
+        self.learning_plot.setObjectName("learningCurvePlot")
+        self.learning_plot.setAccessibleName("Learning curve")
+        self.fairness_plot = FairnessPlot()
+        self.fairness_plot.setAccessibleName("Fairness plot")
+        self.acquisition_plot = AcquisitionPlot(self.config.dataset)
+        self.acquisition_plot.setAccessibleName("Acquisition plot")
+        self.gallery = QueryGallery()
+        self.gallery.setAccessibleName("Last queried batch")
+        self.cycle_counter = QLabel("", objectName="cycleCounter", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.cycle_counter.setAccessibleName("Current cycle")
+        self.cycle_counter.setVisible(False)
+        central = QWidget(objectName="plotArea")
+        grid = QGridLayout(central)
+        grid.addWidget(self.cycle_counter, 0, 0, 1, 2)
+        grid.addWidget(self.learning_plot, 1, 0)
+        grid.addWidget(self.fairness_plot, 1, 1)
+        grid.addWidget(self.acquisition_plot, 2, 0)
+        grid.addWidget(self.gallery, 2, 1)
+        self.setCentralWidget(central)
+
+    def _action(self, text: str, name: str, shortcut, slot, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Run", self)
+        bar.setObjectName("runToolbar")
+        bar.setMovable(False)
+        self.start_action = self._action("Start", "startAction", "Ctrl+R", self.start, "Start the experiment")
+        self.pause_action = self._action("Pause", "pauseAction", "Ctrl+P", self.toggle_pause,
+                                         "Pause after the current batch, or resume")
+        self.step_action = self._action("Step", "stepAction", "Ctrl+T", self.step, "Run one more cycle, then pause")
+        self.stop_action = self._action("Stop", "stopAction", "Ctrl+.", self.stop, "Stop; everything so far is kept")
+        for action, name in ((self.start_action, "startButton"), (self.pause_action, "pauseButton"),
+                             (self.step_action, "stepButton"), (self.stop_action, "stopButton")):
+            bar.addAction(action)
+            button = bar.widgetForAction(action)
+            button.setObjectName(name)
+            button.setAccessibleName(action.text())
+        bar.addSeparator()
+        self.progress_bar = QProgressBar(objectName="runProgress")
+        self.progress_bar.setAccessibleName("Run progress")
+        self.progress_bar.setMinimumWidth(260)
+        self.progress_bar.setTextVisible(True)
+        self.stage_label = QLabel("Ready", objectName="stageLabel")
+        self.stage_label.setAccessibleName("Run stage")
+        self.stage_label.setMinimumWidth(420)
+        bar.addWidget(self.progress_bar)
+        bar.addWidget(self.stage_label)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self._action("&New experiment", "newAction", QKeySequence.StandardKey.New,
+                                         self.new_experiment, "Start over from the default experiment"))
+        file_menu.addAction(self._action("&Open experiment folder…", "openAction", QKeySequence.StandardKey.Open,
+                                         self.open_experiment_dialog, "Show a finished or interrupted experiment"))
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self._fill_recent_menu()
+        file_menu.addAction(self._action("&Save config as…", "saveConfigAction", QKeySequence.StandardKey.Save,
+                                         self.save_config_dialog, "Save the current set-up as a TOML file"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Export plots…", "exportPlotsAction", "Ctrl+E", self.export_plots_dialog,
+                                         "Save the three plots as PNG or SVG"))
+        file_menu.addAction(self._action("Export metrics CSV…", "exportCsvAction", "Ctrl+Shift+E",
+                                         self.export_csv_dialog, "Save every cycle's metrics as CSV"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", "quitAction", QKeySequence.StandardKey.Quit, self.close, "Quit"))
+        view_menu = menu.addMenu("&View")
+        self.lecture_action = self._action("&Lecture mode", "lectureAction", "F11", self.toggle_lecture_mode,
+                                           "Large fonts and lines; Space pauses or resumes, Right runs one cycle")
+        self.lecture_action.setCheckable(True)
+        view_menu.addAction(self.lecture_action)
+        for dock in self.docks:
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&About alstudio", "aboutAction", None, self.about, "About"))
+        # Presenter keys, active only in lecture mode.
+        self.space_action = self._action("Pause or resume", "presenterPause", "Space", self.toggle_pause, "")
+        self.right_action = self._action("One more cycle", "presenterStep", "Right", self.step, "")
+        for action in (self.space_action, self.right_action):
+            action.setEnabled(False)
+
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.progress.connect(self._on_progress)
+        c.dataset_ready.connect(self._on_dataset_ready)
+        c.cycle_result.connect(self._on_cycle_result)
+        c.need_labels.connect(self._on_need_labels)
+        c.failed.connect(self._on_failed)
+        c.done.connect(self._on_done)
+        c.state_changed.connect(self._set_state)
+
+    # ---- config -------------------------------------------------------------------------------
+    def _show_config(self, config: configs.ExperimentConfig) -> None:
+        for panel in self.panels:
+            panel.set_config(config)
+
+    def _on_panel_changed(self) -> None:
+        data = self.config.model_dump()
+        for panel in self.panels:
+            panel.apply_to(data)
+        try:
+            self.config = configs.validate(data, "the set-up")
+        except ConfigError as err:
+            self.statusBar().showMessage(str(err))
+            self.start_action.setEnabled(False)
+            return
+        self.statusBar().clearMessage()
+        self.start_action.setEnabled(not self.controller.running)
+
+    # ---- experiments --------------------------------------------------------------------------
+    def new_experiment(self) -> None:
+        if not self._confirm_leaving_run():
+            return
+        self.experiment = None
+        self.config = configs.load_preset(configs.DEFAULT_PRESET)
+        self._show_config(self.config)
+        self._clear_results()
+        self._update_title()
+
+    def _new_experiment_folder(self) -> Path:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return experiments_dir() / f"{stamp}-{self.config.dataset.bias}-{self.config.dataset.sensitive_attribute}"
+
+    def start(self) -> None:
+        if self.controller.running:
+            return
+        try:
+            if self.experiment is None or not unfinished_runs(self.experiment):
+                folder = self._new_experiment_folder()
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                self.experiment = Experiment.create(folder, self.config, self.strategies_panel.strategies(),
+                                                    self.strategies_panel.seeds())
+                self._clear_results()
+            self._remember_recent(self.experiment.folder)
+        except (UserInputError, OSError) as err:
+            QMessageBox.warning(self, "Cannot start", str(err))
+            return
+        self._update_title()
+        self.controller.start(self.experiment)
+
+    def toggle_pause(self) -> None:
+        if not self.controller.running:
+            return
+        if self.controller.paused:
+            self.controller.resume()
+            if self.pending_labels is not None and self.labeling_dialog is None:
+                self._open_labeling_dialog()
+        else:
+            self.controller.pause()
+
+    def step(self) -> None:
+        if not self.controller.running:
+            self.start()
+            self.controller.step()
+        else:
+            self.controller.step()
+
+    def stop(self) -> None:
+        self.stage_label.setText("Stopping after the current batch…")
+        self.controller.stop(wait=False)
+
+    def open_experiment_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open experiment folder", str(experiments_dir()))
+        if folder:
+            self.open_experiment(folder)
+
+    def open_experiment(self, folder: str | Path) -> None:
+        if not self._confirm_leaving_run():
+            return
+        try:
+            experiment = Experiment.open(folder)
+            rows = collect_rows(experiment)
+            pending = unfinished_runs(experiment)
+        except UserInputError as err:
+            QMessageBox.warning(self, "Cannot open experiment", str(err))
+            return
+        self.experiment, self.config = experiment, experiment.config
+        self._show_config(self.config)
+        self._clear_results()
+        self.rows = rows
+        self._redraw()
+        self._remember_recent(experiment.folder)
+        self._update_title()
+        if pending:
+            self.start_action.setText("Resume")
+            self.statusBar().showMessage(f"{len(pending)} unfinished run(s): press Resume to continue them")
+        else:
+            self.statusBar().showMessage("This experiment is finished")
+
+    def save_config_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save config as", "experiment.toml", "TOML (*.toml)")
+        if path:
+            try:
+                configs.save(self.config, path)
+            except OSError as err:
+                QMessageBox.warning(self, "Cannot save", f"{path}: {err.strerror}")
+
+    def export_plots_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export plots to folder")
+        if folder:
+            self.export_plots(Path(folder), "png")
+            self.export_plots(Path(folder), "svg")
+
+    def export_plots(self, folder: Path, extension: str) -> list[Path]:
+        written = []
+        for name, plot in (("learning_curve", self.learning_plot), ("fairness", self.fairness_plot),
+                           ("acquisition", self.acquisition_plot)):
+            path = folder / f"{name}.{extension}"
+            export_plot(getattr(plot, "plot", plot), path)
+            written.append(path)
+        self.statusBar().showMessage(f"Exported {len(written)} plots to {folder}")
+        return written
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            write_metrics_csv(self.rows, Path(path))
+
+    def _remember_recent(self, folder: Path) -> None:
+        settings = QSettings()
+        recent = [str(folder)] + [f for f in (settings.value(RECENT_KEY) or []) if f != str(folder)]
+        settings.setValue(RECENT_KEY, recent[:8])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in QSettings().value(RECENT_KEY) or []:
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda checked=False, f=folder: self.open_experiment(f))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def _confirm_leaving_run(self) -> bool:
+        if not self.controller.running:
+            return True
+        answer = QMessageBox.question(self, "Stop the running experiment?",
+                                      "An experiment is running. Stop it? Everything so far is saved and it can be "
+                                      "resumed later.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.controller.stop(wait=True)
+        return True
+
+    # ---- run events ---------------------------------------------------------------------------
+    def _on_progress(self, p: dict) -> None:
+        self.progress_bar.setMaximum(1000)
+        self.progress_bar.setValue(int(1000 * p["overall"]))
+        where = f"{p['run']}, cycle {p['cycle']}: " if p["run"] else ""
+        stage = p["stage"]
+        if stage == "training":
+            stage = f"training epoch {p['done']}/{p['total']}"
+        elif stage == "waiting for labels":
+            stage = f"waiting for labels ({p['done']} of {p['total']})"
+        self.stage_label.setText(f"{where}{stage}{_format_eta(p.get('eta_seconds'))}")
+
+    def _on_dataset_ready(self, dataset) -> None:
+        self.dataset = dataset
+
+    def _on_cycle_result(self, payload: dict) -> None:
+        self.rows.append(payload["row"])
+        self._redraw()
+        cycles = self.config.active.cycles
+        self.cycle_counter.setText(f"{payload['run']} — cycle {payload['cycle']} of {cycles} — "
+                                   f"{payload['n_labeled']} labels")
+        if payload["queried"] and self.dataset is not None:
+            names, groups = self.config.dataset.classes, self.config.dataset.groups
+            items = [GalleryItem(q["sample"], self.dataset.pool.images[q["sample"]], names[q["class"]],
+                                 groups[q["group"]], q["score"], q["scores"]) for q in payload["queried"]]
+            self.gallery.show_batch(payload["strategy"], payload["cycle"], items)
+        self.cycle_shown.emit(payload["cycle"])
+
+    def _redraw(self) -> None:
+        self.learning_plot.set_curves(curves(self.rows, "accuracy"))
+        self.fairness_plot.set_rows(self.rows)
+        self.acquisition_plot.set_rows(self.rows)
+
+    def _clear_results(self) -> None:
+        self.rows = []
+        central_grid = self.centralWidget().layout()
+        for old in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
+            central_grid.removeWidget(old)
+            old.deleteLater()
+        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy",
+                                       line_width=self._line_width())
+        self.learning_plot.setObjectName("learningCurvePlot")
+        self.learning_plot.setAccessibleName("Learning curve")
+        self.fairness_plot = FairnessPlot()
+        self.acquisition_plot = AcquisitionPlot(self.config.dataset)
+        central_grid.addWidget(self.learning_plot, 1, 0)
+        central_grid.addWidget(self.fairness_plot, 1, 1)
+        central_grid.addWidget(self.acquisition_plot, 2, 0)
+        self._apply_line_width()
+        self.gallery.clear()
+
+    def _on_need_labels(self, request: dict) -> None:
+        self.pending_labels = request
+        self._open_labeling_dialog()
+
+    def _open_labeling_dialog(self) -> None:
+        request = self.pending_labels
+        if request is None or self.dataset is None:
+            return
+        pool = self.dataset.pool
+        groups = self.config.dataset.groups
+        items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])]) for s in request["samples"]]
+        title = f"Label {len(items)} queried samples — {request['run']}, cycle {request['cycle']}"
+        dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)
+        human = self.controller.human
+        dialog.answered.connect(human.submit)
+        dialog.retracted.connect(human.retract)
+        dialog.submitted.connect(self._on_labels_submitted)
+        dialog.postponed.connect(self._on_labels_postponed)
+        self.labeling_dialog = dialog
+        dialog.open()
+
+    def _on_labels_submitted(self) -> None:
+        self.controller.human.close_batch()
+        self.pending_labels = None
+        self.labeling_dialog = None
+
+    def _on_labels_postponed(self) -> None:
+        # Answers given so far are journalled; the run waits, paused, until Resume reopens the dialog.
+        if self.labeling_dialog is not None:
+            answered = set(self.labeling_dialog.answers())
+            self.pending_labels = dict(self.pending_labels,
+                                      samples=[s for s in self.pending_labels["samples"] if s not in answered])
+        self.labeling_dialog = None
+        self.controller.pause()
+        self.statusBar().showMessage("Labelling postponed: the run is paused; Resume to label the rest")
+
+    def _on_failed(self, message: str, details: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, "The run failed", message, parent=self)
+        box.setObjectName("errorDialog")
+        box.setInformativeText("Everything up to the failure is saved in the experiment's journals.")
+        box.setDetailedText(details)
+        box.open()
+        self.error_box = box
+
+    def _on_done(self, finished: bool) -> None:
+        self.stage_label.setText("Finished" if finished else "Stopped; press Resume to continue")
+        if finished:
+            self.progress_bar.setValue(self.progress_bar.maximum())
+        self.start_action.setText("Start" if finished else "Resume")
+
+    def _set_state(self, state: str) -> None:
+        running = state in ("running", "paused")
+        self.start_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.pause_action.setText("Resume" if state == "paused" else "Pause")
+        self.stop_action.setEnabled(running)
+        self.step_action.setEnabled(state != "running")
+        for panel in self.panels:
+            panel.set_editable(not running)
+        if state == "paused":
+            self.stage_label.setText("Paused — Resume (Ctrl+P) or Step (Ctrl+T)")
+
+    # ---- lecture mode -------------------------------------------------------------------------
+    def _line_width(self) -> float:
+        return 5.0 if self.lecture_mode else 2.5
+
+    def toggle_lecture_mode(self) -> None:
+        self.lecture_mode = not self.lecture_mode
+        self.lecture_action.setChecked(self.lecture_mode)
+        app = QApplication.instance()
+        if not hasattr(self, "_normal_font"):
+            self._normal_font = QFont(app.font())
+        font = QFont(self._normal_font)
+        if self.lecture_mode:
+            font.setPointSizeF(self._normal_font.pointSizeF() * 1.5)
+        app.setFont(font)
+        self.cycle_counter.setVisible(self.lecture_mode)
+        counter_font = QFont(font)
+        counter_font.setPointSizeF(font.pointSizeF() * 2)
+        counter_font.setBold(True)
+        self.cycle_counter.setFont(counter_font)
+        self._apply_line_width()
+        for action in (self.space_action, self.right_action):
+            action.setEnabled(self.lecture_mode)
+        for dock in self.docks:
+            dock.setVisible(not self.lecture_mode)
+
+    def _apply_line_width(self) -> None:
+        for widget in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
+            plot = widget if isinstance(widget, CurvePlot) else getattr(widget, "plot", None)
+            if isinstance(plot, CurvePlot):
+                plot.set_line_width(self._line_width())
+
+    # ---- misc ---------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        where = f" — {self.experiment.folder.name}" if self.experiment else ""
+        self.setWindowTitle(f"alstudio{where}")
+
+    def about(self) -> None:
+        from .. import __version__
+
+        QMessageBox.about(self, "About alstudio", f"alstudio {__version__}\nActive learning on biased Synbols, "
+                          "with fairness metrics, live plots and in-app labelling.")
+
+    def closeEvent(self, event) -> None:
+        if self.controller.running:
+            answer = QMessageBox.question(
+                self, "Quit during a run?", "An experiment is running. Quit anyway? It stops after the current "
+                "batch; everything so far is saved and `alstudio resume` or File > Open continues it.")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.controller.stop(wait=True)
+        if self.labeling_dialog is not None:
+            self.labeling_dialog.close()
+        super().closeEvent(event)

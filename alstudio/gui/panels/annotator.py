@@ -1,0 +1,128 @@
+"""Annotator: who answers the queries — the ground truth, a seeded noisy simulation, or the user."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QButtonGroup, QCheckBox, QComboBox, QRadioButton, QVBoxLayout, QWidget
+
+from ...engine.config import AnnotatorConfig, ExperimentConfig
+from . import SetupPanel, describe, float_spin, form_layout, hint_label
+
+KINDS = {
+    "oracle": ("&Oracle", "Answers with the true class of every queried image."),
+    "noisy": ("&Noisy", "A simulated annotator that answers a wrong class at the rates below, seeded per image."),
+    "human": ("&Human", "You label each queried image yourself, in the labelling dialog."),
+}
+_INDENT = 24  # explanations and options sit under their radio button's text
+
+
+class AnnotatorPanel(SetupPanel):
+    """annotator.*: the kind, and for the noisy annotator its error rate and an optional noisier group."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("annotatorPanel", "Annotator", parent)
+        self._other_kind = None  # a kind this panel does not offer (e.g. llm), kept as loaded
+        self.kind_group = QButtonGroup(self)
+        self.radios: dict[str, QRadioButton] = {}
+        layout = QVBoxLayout(self)
+        for kind, (text, explanation) in KINDS.items():
+            radio = describe(QRadioButton(text), f"{kind}Radio", f"{text.replace('&', '')} annotator", explanation)
+            self.kind_group.addButton(radio)
+            self.radios[kind] = radio
+            note = hint_label(explanation, f"{kind}Explanation")
+            note.setContentsMargins(_INDENT, 0, 0, 4)
+            layout.addWidget(radio)
+            layout.addWidget(note)
+            if kind == "noisy":
+                layout.addWidget(self._noisy_options())
+        self.kind_group.buttonToggled.connect(self._on_kind)
+        layout.addStretch(1)
+        self.set_config(ExperimentConfig())
+
+    def _noisy_options(self) -> QWidget:
+        self.noisy_options = QWidget(objectName="noisyOptions")
+        self.error_rate_spin = describe(float_spin(AnnotatorConfig, "error_rate", decimals=3, step=0.01),
+                                        "errorRateSpin", "Error rate",
+                                        "Probability of a wrong class for every image (0 to 1)")
+        self.error_group_check = describe(QCheckBox("Noisier on one group:"), "errorGroupCheck",
+                                          "Noisier on one group",
+                                          "Give one group its own error rate, e.g. a minority the annotator "
+                                          "knows less well")
+        self.error_group_box = describe(QComboBox(), "errorGroupBox", "Noisier group",
+                                        "The group with its own error rate")
+        self.error_group_rate_spin = describe(
+            float_spin(AnnotatorConfig, "error_group_rate", decimals=3, step=0.01), "errorGroupRateSpin",
+            "Group error rate", "Probability of a wrong class for images of that group (0 to 1)")
+        self.error_rate_spin.valueChanged.connect(self._edited)
+        self.error_group_check.toggled.connect(self._on_group_switch)
+        self.error_group_box.currentIndexChanged.connect(self._edited)
+        self.error_group_rate_spin.valueChanged.connect(self._edited)
+
+        form = form_layout()
+        form.setContentsMargins(_INDENT, 0, 0, 4)
+        form.addRow("Error &rate:", self.error_rate_spin)
+        form.addRow(self.error_group_check, self.error_group_box)
+        form.addRow("Group error r&ate:", self.error_group_rate_spin)
+        self.noisy_options.setLayout(form)
+        return self.noisy_options
+
+    # ---- the panel API ----------------------------------------------------------------------------
+
+    def set_config(self, config: ExperimentConfig) -> None:
+        a = config.annotator
+        with self._showing_config():
+            self._other_kind = None if a.kind in KINDS else a.kind
+            self.kind_group.setExclusive(False)  # so that a kind without a radio shows none checked
+            for kind, radio in self.radios.items():
+                radio.setChecked(kind == a.kind)
+            self.kind_group.setExclusive(True)
+            self.error_rate_spin.setValue(a.error_rate)
+            self.error_group_rate_spin.setValue(a.error_group_rate)
+            self._fill_groups(list(config.dataset.groups), a.error_group)
+            self.error_group_check.setChecked(a.error_group is not None)
+        self._refresh_enabled()
+
+    def apply_to(self, data: dict) -> None:
+        a = data["annotator"]
+        a["kind"] = self.kind()
+        a["error_rate"] = self.error_rate_spin.value()
+        a["error_group"] = self.error_group_box.currentText() if self.error_group_check.isChecked() else None
+        a["error_group_rate"] = self.error_group_rate_spin.value()
+
+    def kind(self) -> str:
+        for kind, radio in self.radios.items():
+            if radio.isChecked():
+                return kind
+        return self._other_kind or "oracle"
+
+    def set_groups(self, groups: list[str]) -> None:
+        """Offer these dataset groups for the noisier group (call it when the dataset's groups change);
+        the chosen group is kept while it still exists."""
+        with self._showing_config():
+            current = self.error_group_box.currentText() or None
+            self._fill_groups(groups, current if current in groups else None)
+
+    # ---- edits ------------------------------------------------------------------------------------
+
+    def _fill_groups(self, groups: list[str], chosen: str | None) -> None:
+        self.error_group_box.clear()
+        self.error_group_box.addItems(groups)
+        # By default the last group: usually a minority, the group an annotator would know least.
+        self.error_group_box.setCurrentIndex(groups.index(chosen) if chosen in groups else len(groups) - 1)
+
+    def _on_kind(self, _button, checked: bool) -> None:
+        if not checked:
+            return
+        if not self._showing:
+            self._other_kind = None
+        self._refresh_enabled()
+        self._edited()
+
+    def _on_group_switch(self) -> None:
+        self._refresh_enabled()
+        self._edited()
+
+    def _refresh_enabled(self) -> None:
+        noisy = self.kind() == "noisy"
+        self.noisy_options.setEnabled(noisy)
+        self.error_group_box.setEnabled(noisy and self.error_group_check.isChecked())
+        self.error_group_rate_spin.setEnabled(noisy and self.error_group_check.isChecked())

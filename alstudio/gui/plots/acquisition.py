@@ -1,0 +1,158 @@
+"""What the strategies acquire: each group's share of the labelled set against the labelled count,
+per strategy, with the pool's base rate of each group as a dashed line to compare against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPen
+
+from ...engine.data.bias import cell_counts, group_shares
+from ...engine.results import curves
+from .curves import CurvePlot, strategy_color
+from .fairness import export_plot
+
+# Colour is the strategy everywhere in the workbench, so here the group is the line style (and the
+# marker): every curve stays visible at once, which a group selector would hide, and with 2-3
+# strategies x 2-3 groups the legend needs only one entry per strategy plus one per group instead of
+# one per pair. Dashes are left to the base-rate lines so that a curve never reads as a reference.
+GROUP_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotDotLine)
+GROUP_SYMBOLS = ("o", "t", "s", "d", "star")
+_KEY_GREY = "#444"
+_SAME_HEIGHT = 4.0  # percentage points: closer base-rate lines get their labels moved apart
+
+
+def pool_group_rates(dataset_config) -> np.ndarray:
+    """Each group's share of the pool, from the exact counts the generator uses."""
+    d = dataset_config
+    counts = cell_counts(d.pool_size, group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups)))
+    return counts.sum(axis=0) / counts.sum()
+
+
+class AcquisitionPlot(CurvePlot):
+    def __init__(self, dataset_config, parent=None):
+        super().__init__("What the strategies acquire", "labelled share of the group", "%", parent=parent)
+        self.setObjectName("acquisitionPlot")
+        self.setAccessibleName("Labelled share of each group per strategy")
+        self.setToolTip("Solid, dotted and dash-dotted lines are the groups; dashed grey lines are each "
+                        "group's share of the pool. Click a legend entry to hide its curves.")
+        self.groups = list(dataset_config.groups)
+        self.base_rates = {g: float(r) for g, r in zip(self.groups, pool_group_rates(dataset_config))}
+        self.setYRange(0, 100, padding=0.02)  # a share always lies in 0-100 %, so the axis stays put
+        self._curves: dict[tuple[str, str], dict] = {}
+        self._strategy_keys: dict[str, pg.PlotDataItem] = {}
+        self._group_keys = {g: self._key_item(self._pen(_KEY_GREY, 2, g), self._symbol(g),
+                                              _KEY_GREY) for g in self.groups}
+        self.base_rate_lines: dict[str, pg.InfiniteLine] = {}
+        for group in self.groups:
+            self._add_base_rate(group)
+        self._rebuild_legend()
+
+    # -- data ------------------------------------------------------------------------------------
+    def set_rows(self, rows: list[dict]) -> None:
+        """metrics.csv rows (engine.results.metrics_row) with a labeled_share_<group> column per group."""
+        if not rows:
+            return
+        new_strategy = False
+        for group in self.groups:
+            for strategy, data in curves(rows, f"labeled_share_{group}").items():
+                if strategy not in self._strategy_keys:
+                    self._strategy_keys[strategy] = self._key_item(
+                        pg.mkPen(strategy_color(strategy), width=self.line_width), None, None)
+                    new_strategy = True
+                items = self._curves.get((strategy, group)) or self._create_pair(strategy, group)
+                x, mean, std = data["x"], 100 * data["mean"], 100 * np.nan_to_num(data["std"])
+                finite = np.isfinite(mean)
+                items["mean"].setData(x[finite], mean[finite])
+                items["low"].setData(x[finite], (mean - std)[finite])
+                items["high"].setData(x[finite], (mean + std)[finite])
+        if new_strategy:
+            self._rebuild_legend()
+        self._apply_visibility()
+
+    def mean_item(self, strategy: str, group: str) -> pg.PlotDataItem | None:
+        items = self._curves.get((strategy, group))
+        return None if items is None else items["mean"]
+
+    def point_count(self, strategy: str, group: str | None = None) -> int:
+        item = self.mean_item(strategy, group or self.groups[0])
+        return 0 if item is None or item.xData is None else len(item.xData)
+
+    def export(self, path: str | Path) -> Path:
+        return export_plot(self, path)
+
+    def set_line_width(self, width: float) -> None:
+        """Thicker curves for a projector, each keeping its group's line style."""
+        self.line_width = width
+        for (strategy, group), items in self._curves.items():
+            items["mean"].setPen(self._pen(strategy_color(strategy), width, group))
+        for strategy, key in self._strategy_keys.items():
+            key.setPen(pg.mkPen(strategy_color(strategy), width=width))
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _pen(self, color, width: float, group: str) -> QPen:
+        pen = pg.mkPen(color, width=width, style=GROUP_STYLES[self.groups.index(group) % len(GROUP_STYLES)])
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)  # round dots read as dots, not as the base rates' dashes
+        return pen
+
+    def _symbol(self, group: str) -> str:
+        return GROUP_SYMBOLS[self.groups.index(group) % len(GROUP_SYMBOLS)]
+
+    def _create_pair(self, strategy: str, group: str) -> dict:
+        color = strategy_color(strategy)
+        low = pg.PlotDataItem(pen=pg.mkPen(None))
+        high = pg.PlotDataItem(pen=pg.mkPen(None))
+        faint = QColor(color)
+        faint.setAlpha(40)
+        band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(faint))
+        band.setZValue(-10)
+        self.addItem(band)
+        mean = pg.PlotDataItem(pen=self._pen(color, self.line_width, group),
+                               symbol=self._symbol(group), symbolSize=6, symbolBrush=color, symbolPen=None)
+        self.addItem(mean)
+        items = {"mean": mean, "low": low, "high": high, "band": band}
+        self._curves[(strategy, group)] = items
+        return items
+
+    def _add_base_rate(self, group: str) -> None:
+        percent = 100 * self.base_rates[group]
+        # Base rates can coincide (a correlation bias gives every group the same share): move the
+        # label of each later line at that height further left so that none hides another.
+        crowd = sum(abs(line.value() - percent) < _SAME_HEIGHT for line in self.base_rate_lines.values())
+        line = pg.InfiniteLine(pos=percent, angle=0, movable=False,
+                               pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine),
+                               label=f"{group}: {percent:.3g}% of pool",
+                               labelOpts={"position": max(0.95 - 0.3 * crowd, 0.05), "color": "#333",
+                                          "anchors": [(1, 1), (1, 1)]})
+        line.setZValue(-20)
+        self.addItem(line)
+        self.base_rate_lines[group] = line
+
+    def _key_item(self, pen, symbol: str | None, brush) -> pg.PlotDataItem:
+        """A legend-only item: clicking its legend entry hides or shows the curves it stands for."""
+        key = pg.PlotDataItem(pen=pen, symbol=symbol, symbolBrush=brush, symbolPen=None, symbolSize=7)
+        key.visibleChanged.connect(self._apply_visibility)
+        return key
+
+    def _rebuild_legend(self) -> None:
+        self.legend.clear()
+        for strategy, key in self._strategy_keys.items():
+            self.legend.addItem(key, strategy)
+        for group, key in self._group_keys.items():
+            self.legend.addItem(key, group)
+        # Curves run along the top (majority) and the bottom (minority) and base-rate labels sit at
+        # the right end, so no corner inside the axes is free: the legend gets its own margin.
+        if self.legend.parentItem() is not self.plotItem:
+            self.legend.setParentItem(self.plotItem)  # out of the view box, which clips its children
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, 36))
+        left, top, _, bottom = self.plotItem.layout.getContentsMargins()
+        self.plotItem.layout.setContentsMargins(left, top, self.legend.boundingRect().width() + 6, bottom)
+
+    def _apply_visibility(self) -> None:
+        for (strategy, group), items in self._curves.items():
+            shown = self._strategy_keys[strategy].isVisible() and self._group_keys[group].isVisible()
+            items["mean"].setVisible(shown)
+            items["band"].setVisible(shown)

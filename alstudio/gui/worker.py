@@ -1,0 +1,188 @@
+"""Runs an experiment on a QThread and re-emits the engine's events as signals with plain data.
+
+Nothing that crosses to the GUI thread is a tensor or a model: numbers, strings, dicts and
+numpy copies only. Pause, step and stop are cooperative (engine.loop.RunControl).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..engine.annotators import HumanAnnotator, build_annotator
+from ..engine.data import GenerationCancelled, load_or_generate
+from ..engine.experiment import Experiment
+from ..engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl
+from ..engine.results import metrics_row
+from ..engine.runner import run_experiment
+
+
+class _Worker(QObject):
+    progress = Signal(dict)  # run, stage, done, total, cycle, overall (0..1 of the experiment), eta_seconds
+    dataset_ready = Signal(object)  # SynbolsDataset (read-only arrays, shared)
+    cycle_result = Signal(dict)
+    need_labels = Signal(dict)
+    failed = Signal(str, str)
+    done = Signal(bool)  # True when every run finished, False when stopped
+
+    def __init__(self, experiment: Experiment, control: RunControl, human: HumanAnnotator,
+                 step: threading.Event, workers: int | None):
+        super().__init__()
+        self.experiment, self.control, self.human, self.step, self.workers = experiment, control, human, step, workers
+
+    def _annotator_for(self, config, seed):
+        return self.human if config.annotator.kind == "human" else build_annotator(config, seed)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as err:  # shown in a dialog; the journals are consistent by construction
+            self.failed.emit(str(err) or err.__class__.__name__, traceback.format_exc())
+            self.done.emit(False)
+
+    def _run(self) -> None:
+        experiment = self.experiment
+        total_steps = len(experiment.runs()) * (experiment.config.active.cycles + 1)
+        started = time.perf_counter()
+
+        def generating(done, total):
+            self.progress.emit({"run": "", "stage": "generating dataset", "done": done, "total": total,
+                                "cycle": -1, "overall": done / max(total, 1), "eta_seconds": None})
+
+        try:
+            dataset, _ = load_or_generate(experiment.config.dataset, progress=generating,
+                                          cancel=self.control.stop_event, workers=self.workers)
+        except GenerationCancelled:
+            self.done.emit(False)
+            return
+        self.dataset_ready.emit(dataset)
+        runs = experiment.runs()
+        finished = True
+        steps_done = 0
+        for spec, event in run_experiment(experiment, dataset, self.control, self._annotator_for,
+                                          check_same_thread=True):
+            base = runs.index(spec) * (experiment.config.active.cycles + 1)
+            if isinstance(event, Progress):
+                elapsed = time.perf_counter() - started
+                eta = elapsed / steps_done * (total_steps - steps_done) if steps_done else None
+                within = event.done / event.total if event.stage == "training" and event.total else 0.0
+                self.progress.emit({"run": spec.label, "stage": event.stage, "done": event.done, "total": event.total,
+                                    "cycle": event.cycle, "overall": (base + event.cycle + within) / total_steps,
+                                    "eta_seconds": eta})
+            elif isinstance(event, CycleResult):
+                steps_done = base + event.cycle + 1
+                self.cycle_result.emit(self._payload(spec, event, dataset))
+                if self.step.is_set():
+                    self.step.clear()
+                    self.control.pause()
+            elif isinstance(event, NeedLabels):
+                self.need_labels.emit({"run": spec.label, "strategy": spec.strategy, "cycle": event.cycle,
+                                       "samples": [item.sample for item in event.items]})
+            elif isinstance(event, Failed):
+                self.failed.emit(event.message, event.traceback)
+                finished = False
+            elif isinstance(event, Finished):
+                steps_done = base + experiment.config.active.cycles + 1
+        self.done.emit(finished and not self.control.stop_event.is_set())
+
+    def _payload(self, spec, event: CycleResult, dataset) -> dict:
+        row = metrics_row(spec.strategy, spec.index + 1, event.cycle, event.n_labeled, event.metrics,
+                          self.experiment.config.dataset)
+        queried = []
+        if event.queried_ids is not None:
+            pool = dataset.pool
+            # A random pick's "score" is its random key: show none rather than a number that means nothing.
+            meaningful = spec.strategy != "random"
+            for rank, sample in enumerate(event.queried_ids.tolist()):
+                queried.append({
+                    "sample": sample, "class": int(pool.classes[sample]), "group": int(pool.groups[sample]),
+                    "score": float(event.scores[rank]) if meaningful else float("nan"),
+                    "scores": {name: float(values[rank]) for name, values in event.score_table.items()},
+                })
+        return {"run": spec.label, "strategy": spec.strategy, "seed": spec.index + 1, "cycle": event.cycle,
+                "n_labeled": event.n_labeled, "row": row, "queried": queried}
+
+
+class RunController(QObject):
+    """Owns the thread, the worker and the control flags of the experiment being run."""
+
+    progress = Signal(dict)
+    dataset_ready = Signal(object)
+    cycle_result = Signal(dict)
+    need_labels = Signal(dict)
+    failed = Signal(str, str)
+    done = Signal(bool)
+    state_changed = Signal(str)  # "idle", "running", "paused"
+
+    def __init__(self, parent: QObject | None = None, workers: int | None = None):
+        super().__init__(parent)
+        self.workers = workers
+        self.control = RunControl()
+        self.human = HumanAnnotator()
+        self._step = threading.Event()
+        self._thread: QThread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    @property
+    def paused(self) -> bool:
+        return self.running and self.control.paused
+
+    def start(self, experiment: Experiment) -> None:
+        if self.running:
+            raise RuntimeError("an experiment is already running")
+        self.control, self.human = RunControl(), HumanAnnotator()
+        self._step.clear()
+        thread = QThread(self)
+        worker = _Worker(experiment, self.control, self.human, self._step, self.workers)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        for name in ("progress", "dataset_ready", "cycle_result", "need_labels", "failed"):
+            getattr(worker, name).connect(getattr(self, name))
+        worker.cycle_result.connect(self._after_cycle)
+        worker.done.connect(self._on_done)
+        worker.done.connect(thread.quit)
+        thread.finished.connect(worker.deleteLater)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.state_changed.emit("running")
+
+    def pause(self) -> None:
+        if self.running:
+            self.control.pause()
+            self.state_changed.emit("paused")
+
+    def resume(self) -> None:
+        if self.running:
+            self._step.clear()
+            self.control.resume()
+            self.state_changed.emit("running")
+
+    def step(self) -> None:
+        """Run until the next cycle's result, then pause."""
+        if self.running:
+            self._step.set()
+            self.control.resume()
+            self.state_changed.emit("running")
+
+    def stop(self, wait: bool = True) -> None:
+        if self._thread is None:
+            return
+        self.control.stop()
+        if wait:
+            self._thread.quit()
+            self._thread.wait()
+
+    def _after_cycle(self, payload: dict) -> None:
+        if self.control.paused:  # a Step has just completed its cycle
+            self.state_changed.emit("paused")
+
+    def _on_done(self, finished: bool) -> None:
+        self.done.emit(finished)
+        self.state_changed.emit("idle")

@@ -1,0 +1,155 @@
+"""The workbench end to end, offscreen: set-up, runs, plots, labelling, errors, closing."""
+
+import sqlite3
+
+import pytest
+from engine_helpers import TINY
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from alstudio.engine import config as configs
+from alstudio.gui.main_window import MainWindow
+
+
+def tiny_config(**sections):
+    data = {name: dict(values) for name, values in TINY.items()}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return configs.validate(data)
+
+
+@pytest.fixture
+def window(qtbot):
+    """Windows are closed here, after their runs are stopped (closing a running one would ask first)."""
+    made = []
+
+    def make(config=None):
+        win = MainWindow(config or tiny_config(), workers=1)
+        win.show()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.controller.stop(wait=True)
+        win.close()
+        win.deleteLater()
+
+
+def run_to_end(qtbot, win, timeout=120_000):
+    with qtbot.waitSignal(win.controller.done, timeout=timeout) as blocker:
+        win.start()
+    return blocker.args[0]
+
+
+def test_every_control_has_a_stable_name(window):
+    win = window()
+    for name in ("startButton", "pauseButton", "stepButton", "stopButton", "learningCurvePlot", "parityPlot",
+                 "acquisitionPlot", "queryGallery", "datasetPanel", "strategiesPanel", "trainingPanel",
+                 "annotatorPanel", "runProgress", "stageLabel"):
+        widget = win.findChild(object, name)
+        assert widget is not None, name
+
+
+def test_panels_change_the_config(window, qtbot):
+    win = window()
+    slider = win.dataset_panel.findChild(object, "biasStrengthSlider")
+    slider.setValue(slider.maximum())
+    assert win.config.dataset.bias_strength == pytest.approx(1.0)
+
+
+def test_a_run_streams_every_cycle_into_the_plots(window, qtbot):
+    win = window()
+    assert run_to_end(qtbot, win) is True
+    strategies = win.experiment.strategies
+    assert "bald" in strategies
+    for strategy in strategies:
+        assert win.learning_plot.point_count(strategy) == 3
+    assert len(win.rows) == 3 * len(strategies)
+    assert win.start_action.isEnabled() and not win.stop_action.isEnabled()
+    journal = win.experiment.runs()[0].journal_path
+    with sqlite3.connect(journal) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='status'").fetchone() == ("finished",)
+
+
+def test_pause_resume_step_and_stop(window, qtbot):
+    win = window(tiny_config(active={"cycles": 4}))
+    with qtbot.waitSignal(win.cycle_shown, timeout=60_000):
+        win.start()
+    win.toggle_pause()
+    qtbot.waitUntil(lambda: win.controller.paused, timeout=5_000)
+    shown = len(win.rows)
+    qtbot.wait(1500)
+    assert len(win.rows) <= shown + 1  # at most the cycle already under way
+    shown = len(win.rows)
+    with qtbot.waitSignal(win.cycle_shown, timeout=60_000):
+        win.step()
+    qtbot.waitUntil(lambda: win.controller.paused, timeout=5_000)
+    assert len(win.rows) == shown + 1
+    win.toggle_pause()  # resume
+    assert not win.controller.paused
+    with qtbot.waitSignal(win.controller.done, timeout=60_000):
+        win.stop()
+    assert not win.controller.running
+
+
+def test_human_labelling_through_the_dialog_lands_in_the_journal(window, qtbot):
+    win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
+    win.start()
+    qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
+    dialog = win.labeling_dialog
+    assert dialog.objectName() == "labelingDialog"
+    qtbot.keyClick(dialog, Qt.Key.Key_A)
+    qtbot.keyClick(dialog, Qt.Key.Key_D)
+    journal = win.experiment.runs()[0].journal_path
+
+    def human_labels():
+        with sqlite3.connect(journal) as db:
+            return db.execute("SELECT sample, label FROM labels WHERE source='human'").fetchall()
+
+    qtbot.waitUntil(lambda: len(human_labels()) == 2, timeout=10_000)
+    qtbot.keyClick(dialog, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(lambda: len(human_labels()) == 1, timeout=10_000)
+    # Postpone, then the app is closed: the answer survives and a reopened experiment asks only the rest.
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    win.controller.stop(wait=True)
+    answered = {s for s, _ in human_labels()}
+    second = window()
+    second.open_experiment(win.experiment.folder)
+    second.start()
+    qtbot.waitUntil(lambda: second.labeling_dialog is not None, timeout=60_000)
+    asked = {item.sample for item in second.labeling_dialog.items} if hasattr(second.labeling_dialog, "items") \
+        else set(second.pending_labels["samples"])
+    assert asked and not (asked & answered)
+    assert len(asked) == 4 - len(answered)
+
+
+def test_an_error_in_the_worker_becomes_a_dialog_and_the_app_survives(window, qtbot, monkeypatch):
+    from alstudio.engine.strategies import Bald
+
+    def broken(self, ctx):
+        raise RuntimeError("the scorer broke")
+
+    monkeypatch.setattr(Bald, "scores", broken)
+    win = window()
+    run_to_end(qtbot, win)
+    qtbot.waitUntil(lambda: getattr(win, "error_box", None) is not None, timeout=5_000)
+    assert win.error_box.text() == "the scorer broke"
+    assert "Traceback" in win.error_box.detailedText()
+    assert win.isVisible() and win.start_action.isEnabled()
+
+
+def test_closing_during_a_run_asks_stops_and_keeps_everything(window, qtbot, monkeypatch):
+    win = window(tiny_config(active={"cycles": 4}))
+    with qtbot.waitSignal(win.cycle_shown, timeout=60_000):
+        win.start()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    win.close()
+    assert win.isVisible() and win.controller.running
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    win.close()
+    assert not win.controller.running
+    journal = win.experiment.runs()[0].journal_path
+    with sqlite3.connect(journal) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='status'").fetchone() == ("stopped",)
+        assert db.execute("SELECT COUNT(*) FROM cycles").fetchone()[0] >= 1
