@@ -224,7 +224,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         raise UserInputError(f"--quit-after-cycles must be at least 1, got {args.quit_after_cycles}")
     screenshot = str(_writable(args.screenshot, "--screenshot")) if args.screenshot else None
     return run_gui(_config_from(args), autostart=args.autostart, quit_after_cycles=args.quit_after_cycles,
-                   screenshot=screenshot)
+                   screenshot=screenshot, lecture=args.lecture)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--quit-after-cycles", type=int, metavar="N", help="quit after N cycle results (implies "
                      "--autostart)")
     gui.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the main window as it quits")
+    gui.add_argument("--lecture", action="store_true", help="open in lecture mode (F11 toggles it)")
     gui.set_defaults(handler=cmd_gui)
     return parser
 

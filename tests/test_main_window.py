@@ -72,6 +72,26 @@ def test_a_run_streams_every_cycle_into_the_plots(window, qtbot):
         assert db.execute("SELECT value FROM meta WHERE key='status'").fetchone() == ("finished",)
 
 
+def test_an_opened_experiment_shows_its_plots(window, qtbot):
+    first = window()
+    run_to_end(qtbot, first)
+    second = window()
+    second.open_experiment(first.experiment.folder)
+    assert len(second.rows) == len(first.rows)
+    for strategy in first.experiment.strategies:
+        assert second.learning_plot.point_count(strategy) == 3
+    assert "finished" in second.statusBar().currentMessage()
+
+
+def test_the_labelling_hints_carry_the_models_prediction(window, qtbot):
+    win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
+    win.start()
+    qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
+    requested = win.pending_labels["samples"]
+    assert set(requested) <= set(win.predictions)
+    assert all(text.split(" ")[0] in ("a", "d") for text in win.predictions.values())
+
+
 def test_pause_resume_step_and_stop(window, qtbot):
     win = window(tiny_config(active={"cycles": 4}))
     with qtbot.waitSignal(win.cycle_shown, timeout=60_000):

@@ -51,6 +51,7 @@ class CycleResult:
     # "Why this sample": each queried sample's score under every other strategy that scores
     # deterministically, computed from the same cached features and MC samples.
     score_table: dict[str, np.ndarray] = field(default_factory=dict)
+    queried_probs: np.ndarray | None = None  # [k, C] the model's MC-averaged prediction for each queried sample
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class _Run:
         return metrics
 
     # -- querying --------------------------------------------------------------------------------
-    def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
         active = self.config.active
         seed = derive_seed(self.seed, cycle, _QUERY)
         labelled = self.journal.labelled_samples()
@@ -228,7 +229,9 @@ class _Run:
         positions = np.asarray(positions, dtype=np.int64)
         table = {name: np.asarray(strategy.scores(ctx), dtype=np.float64)[positions]
                  for name, strategy in explaining_strategies(model).items()}
-        return candidates[positions], np.asarray(scores, dtype=np.float64), table
+        chosen_images = ctx.candidate_images[torch.from_numpy(positions).to(self.device)]
+        predicted = probabilities(model, chosen_images, active.mc_samples, seed)
+        return candidates[positions], np.asarray(scores, dtype=np.float64), table, predicted
 
     def annotate(self, cycle: int, samples: list[int], scores: list[float | None]) -> Iterator[NeedLabels | Progress]:
         known = self.journal.labels()
@@ -268,7 +271,7 @@ class _Run:
             if last < active.cycles and queried is None:
                 # Crashed after evaluating, before querying: query with that cycle's saved model.
                 yield Progress("scoring", 0, 1, last)
-                samples, scores, _ = self.query(self.load_model(last), last)
+                samples, scores, _, _ = self.query(self.load_model(last), last)
                 self.journal.record_query(last, samples.tolist(), scores.tolist())
                 queried = samples.tolist()
             if queried is not None:
@@ -281,18 +284,18 @@ class _Run:
             metrics = self.evaluate(model, cycle)
             n_labeled = len(self.journal.labelled_samples())
             queried = scores = None
-            table = {}
+            table, predicted = {}, None
             query_seconds = 0.0
             if cycle < active.cycles:
                 self.control.checkpoint()
                 yield Progress("scoring", 0, 1, cycle)
                 started = time.perf_counter()
-                queried, scores, table = self.query(model, cycle)
+                queried, scores, table, predicted = self.query(model, cycle)
                 query_seconds = time.perf_counter() - started
             self.journal.record_cycle(cycle, n_labeled, metrics, self.train_seconds, query_seconds)
             if queried is not None:
                 self.journal.record_query(cycle, queried.tolist(), scores.tolist())
-            yield CycleResult(cycle, n_labeled, metrics, queried, scores, table)
+            yield CycleResult(cycle, n_labeled, metrics, queried, scores, table, predicted)
             if queried is not None:
                 yield from self.annotate(cycle, queried.tolist(), scores.tolist())
         yield Finished(active.cycles)

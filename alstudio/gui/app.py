@@ -34,7 +34,7 @@ def _install_excepthook(window) -> None:
 
 
 def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
-            quit_after_cycles: int | None = None, screenshot: str | None = None) -> int:
+            quit_after_cycles: int | None = None, screenshot: str | None = None, lecture: bool = False) -> int:
     _check_display()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -47,6 +47,8 @@ def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
     window = MainWindow(config)
     _install_excepthook(window)
     window.show()
+    if lecture:
+        window.toggle_lecture_mode()
     if screenshot:
         screenshot_path = Path(screenshot)
 

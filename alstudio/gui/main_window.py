@@ -47,6 +47,11 @@ def _format_eta(seconds: float | None) -> str:
     return f", about {minutes} min {seconds:02d} s left" if minutes else f", about {seconds} s left"
 
 
+def _prediction_text(probs: list[float], class_names: list[str]) -> str:
+    best = max(range(len(probs)), key=probs.__getitem__)
+    return f"{class_names[best]} ({probs[best]:.2f})"
+
+
 class MainWindow(QMainWindow):
     cycle_shown = Signal(int)  # for scripted mode and tests: a cycle result reached the plots
 
@@ -59,6 +64,7 @@ class MainWindow(QMainWindow):
         self.dataset = None
         self.rows: list[dict] = []
         self.pending_labels: dict | None = None
+        self.predictions: dict[int, str] = {}  # queried sample -> the model's prediction, for the hints
         self.labeling_dialog: LabelingDialog | None = None
         self.lecture_mode = False
         self.controller = RunController(self, workers)
@@ -377,8 +383,11 @@ class MainWindow(QMainWindow):
         cycles = self.config.active.cycles
         self.cycle_counter.setText(f"{payload['run']} — cycle {payload['cycle']} of {cycles} — "
                                    f"{payload['n_labeled']} labels")
+        names = self.config.dataset.classes
+        self.predictions = {q["sample"]: _prediction_text(q["probs"], names)
+                            for q in payload["queried"] if q.get("probs")}
         if payload["queried"] and self.dataset is not None:
-            names, groups = self.config.dataset.classes, self.config.dataset.groups
+            groups = self.config.dataset.groups
             items = [GalleryItem(q["sample"], self.dataset.pool.images[q["sample"]], names[q["class"]],
                                  groups[q["group"]], q["score"], q["scores"]) for q in payload["queried"]]
             self.gallery.show_batch(payload["strategy"], payload["cycle"], items)
@@ -417,7 +426,8 @@ class MainWindow(QMainWindow):
             return
         pool = self.dataset.pool
         groups = self.config.dataset.groups
-        items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])]) for s in request["samples"]]
+        items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s))
+                 for s in request["samples"]]
         title = f"Label {len(items)} queried samples — {request['run']}, cycle {request['cycle']}"
         dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)
         human = self.controller.human

@@ -102,6 +102,7 @@ class _Worker(QObject):
                     "sample": sample, "class": int(pool.classes[sample]), "group": int(pool.groups[sample]),
                     "score": float(event.scores[rank]) if meaningful else float("nan"),
                     "scores": {name: float(values[rank]) for name, values in event.score_table.items()},
+                    "probs": event.queried_probs[rank].tolist() if event.queried_probs is not None else None,
                 })
         return {"run": spec.label, "strategy": spec.strategy, "seed": spec.index + 1, "cycle": event.cycle,
                 "n_labeled": event.n_labeled, "row": row, "queried": queried}
