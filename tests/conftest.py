@@ -21,3 +21,14 @@ def small_dataset_config(**overrides):
     values = {"pool_size": 120, "test_size": 24}
     values.update(overrides)
     return DatasetConfig(**values)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors gain nothing from intra-op threads, and spinning threads crawl on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -20,13 +20,7 @@ from alstudio.engine.models.trunks import SmallCNN, SmallResNet18
 ARCHITECTURES = ["cnn", "resnet18"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and spinning threads crawl on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _config(strategy="bald", architecture="cnn", **training_values):

@@ -15,13 +15,7 @@ N_CANDIDATES, N_LABELLED, K = 40, 10, 5
 MC_STRATEGIES = ["entropy", "least_confidence", "margin", "bald", "batchbald", "power_bald"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and spinning threads crawl on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(strategy="learning_loss", seed=0):
