@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel
 
 
+def array_pixmap(image: np.ndarray, size: int | None = None) -> QPixmap:
+    """A uint8 RGB (or grey) array as a QPixmap, enlarged to `size` px with nearest-neighbour so the
+    pixels of a 32x32 glyph stay crisp. The bytes are copied: the array may go away afterwards."""
+    pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    pixels = np.ascontiguousarray(pixels[:, :, :3])
+    height, width = pixels.shape[:2]
+    pixmap = QPixmap.fromImage(QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy())
+    if size is None:
+        return pixmap
+    return pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
 def to_pixmap(image) -> QPixmap:
-    """A PIL RGB image as a QPixmap (the bytes are copied)."""
-    data = image.tobytes()
-    qimage = QImage(data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimage.copy())
+    """A PIL RGB image as a QPixmap."""
+    return array_pixmap(np.asarray(image.convert("RGB")))
 
 
 class FittedImage(QLabel):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ..images import array_pixmap
 
 # Fallback keys when the class characters cannot serve as keys, in keyboard order.
 DIGIT_KEYS = "1234567890"
@@ -71,20 +73,6 @@ def grid_columns(count: int, max_columns: int = 10) -> int:
     return min(range(1, max(1, min(count, max_columns)) + 1), key=cost)
 
 
-def image_pixmap(image: np.ndarray, size: int) -> QPixmap:
-    """An RGB uint8 array enlarged to `size` px with nearest-neighbour, so pixels stay crisp."""
-    pixels = np.asarray(image, dtype=np.uint8)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    pixels = np.ascontiguousarray(pixels[:, :, :3])
-    height, width = pixels.shape[:2]
-    qimage = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(qimage).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.FastTransformation)
-
-
 class LabelTile(QWidget):
     """One image of the batch with its answer badge, optional hints and LLM votes."""
 
@@ -102,7 +90,7 @@ class LabelTile(QWidget):
         self.setFixedWidth(tile_size + TILE_PADDING)
 
         self.image_label = QLabel(objectName="tileImage", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.image_label.setPixmap(image_pixmap(item.image, tile_size))
+        self.image_label.setPixmap(array_pixmap(item.image, tile_size))
         self.image_label.setFixedHeight(tile_size)
         self.badge = QLabel(objectName="tileAnswer", alignment=Qt.AlignmentFlag.AlignCenter)
         badge_font = QFont(self.font())

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
+from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..images import array_pixmap
 
 _TARGET_PIXELS = 96  # tile image size on screen; small glyph images are enlarged by a whole factor
 _MAX_PIXELS = 128
@@ -45,14 +47,6 @@ def tile_pixels(image: np.ndarray) -> int:
     side = max(image.shape[0], image.shape[1])
     enlarged = side * max(1, round(_TARGET_PIXELS / side))
     return enlarged if enlarged <= _MAX_PIXELS else _TARGET_PIXELS
-
-
-def to_pixmap(image: np.ndarray, pixels: int) -> QPixmap:
-    rgb = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
-    height, width = rgb.shape[:2]
-    qimage = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()  # own the bytes
-    return QPixmap.fromImage(qimage).scaled(pixels, pixels, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.FastTransformation)
 
 
 class QueryGallery(QWidget):
@@ -102,7 +96,7 @@ class QueryGallery(QWidget):
         self.tiles.setGridSize(QSize(max(pixels, 84) + 16, pixels + _TEXT_LINES_HEIGHT))
         table = self._score_table(strategy, items)
         for index, item in enumerate(items):
-            tile = QListWidgetItem(QIcon(to_pixmap(item.image, pixels)),
+            tile = QListWidgetItem(QIcon(array_pixmap(item.image, pixels)),
                                    f"score {format_score(item.score)}\n{item.class_name} · {item.group}")
             tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             tile.setToolTip(self._why_html(item, strategy, table, index, len(items)))
