@@ -122,7 +122,7 @@ def _drive(experiment) -> int:
           f"{cycles} cycles each; journals in {experiment.folder / 'runs'}")
     failed = False
     try:
-        for spec, event in run_experiment(experiment, dataset):
+        for spec, event in run_experiment(experiment, dataset, annotator_for=_annotator_for):
             done = runs.index(spec) * (cycles + 1)
             if isinstance(event, Progress):
                 bar.label = f"{spec.label}: cycle {event.cycle}/{cycles} {event.stage}"
@@ -160,9 +160,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         data = config.model_dump()
         data["training"]["device"] = args.device
         config = configs.validate(data, "--device")
-    if config.annotator.kind not in ("oracle", "noisy"):
-        raise UserInputError(f"annotator.kind {config.annotator.kind!r} needs the workbench (alstudio gui); "
-                             "`alstudio run` supports oracle and noisy")
+    if config.annotator.kind == "human":
+        raise UserInputError("annotator.kind 'human' needs the workbench (alstudio gui); `alstudio run` "
+                             "supports oracle, noisy and llm")
+    if config.annotator.kind == "llm" and args.human != "oracle":
+        raise UserInputError("annotator.kind 'llm' in `alstudio run` needs --human oracle (the ground truth "
+                             "answers the samples the LLM is unsure of)")
     strategies = [s.strip() for s in args.strategies.split(",")] if args.strategies else [config.active.strategy]
     if "learning_loss" in strategies:
         from .engine.models.trunks import TRUNKS
@@ -172,6 +175,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  f"{config.model.architecture!r} does not give")
     experiment = Experiment.create(args.out, config, strategies, args.seeds, force=args.force)
     return _drive(experiment)
+
+
+def _annotator_for(config, seed):
+    """CLI runs answer what the LLM annotator flags with the ground truth."""
+    from .engine.annotators import SimulatedHumanAnnotator, build_annotator
+
+    return build_annotator(config, seed, flagged_to=SimulatedHumanAnnotator())
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -248,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=1, metavar="N", help="repetitions, seeds derived from active.seed")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
     run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
+    run.add_argument("--human", choices=["oracle"], help="with the llm annotator: who answers flagged samples "
+                     "(oracle: the ground truth, recorded as human_simulated)")
     run.set_defaults(handler=cmd_run)
 
     resume = commands.add_parser("resume", help="continue an interrupted experiment")

@@ -1,3 +1,4 @@
+import gc
 import os
 import tempfile
 
@@ -32,3 +33,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def garbage_on_the_main_thread(request):
+    """As in the app (alstudio.gui.garbage): Qt objects must never be freed by the cyclic collector
+    running in a worker thread, so during Qt tests automatic collection is off and the main thread
+    collects at the end."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()

@@ -144,6 +144,28 @@ class AnnotatorConfig(_Section):
     error_rate: float = Field(0.1, ge=0.0, le=1.0)
     error_group: str | None = None
     error_group_rate: float = Field(0.3, ge=0.0, le=1.0)
+    # llm: any OpenAI-compatible endpoint. The key is read from the environment variable named here,
+    # never from a config file.
+    base_url: str = ""  # empty: the SDK's default endpoint
+    model: str = "gpt-4o-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    samples: int = Field(3, ge=1, le=20)  # answers per image for the consistency check
+    temperatures: list[float] = Field(default_factory=lambda: [0.0, 0.7, 1.0])
+    request_timeout: float = Field(30.0, gt=0.0, le=600.0)  # seconds per HTTP request
+    deadline: float = Field(120.0, gt=0.0, le=3600.0)  # seconds for one image, retries included
+    max_concurrency: int = Field(4, ge=1, le=64)
+    price_input: float = Field(0.15, ge=0.0)  # USD per million input tokens
+    price_output: float = Field(0.60, ge=0.0)  # USD per million output tokens
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperatures(cls, values: list[float]) -> list[float]:
+        if not values:
+            raise ValueError("needs at least one temperature")
+        for t in values:
+            if not 0.0 <= t <= 2.0:
+                raise ValueError(f"must hold temperatures from 0 to 2, got {t}")
+        return values
 
 
 class ExperimentConfig(_Section):

@@ -56,8 +56,11 @@ class CycleResult:
 
 @dataclass(frozen=True)
 class NeedLabels:
+    """Samples now waiting for a person (all of a human batch; the LLM annotator's flagged ones)."""
+
     cycle: int
     items: tuple[QueryItem, ...]
+    votes: dict[int, tuple[str | None, ...]] = field(default_factory=dict)  # an LLM's answers, when flagged
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class _Run:
         self.pool_groups = torch.from_numpy(dataset.pool.groups).to(self.device)
         self.checkpoints = Path(journal.path).parent / "checkpoints"
         self.n_classes, self.n_groups = len(dataset.class_names), len(dataset.group_names)
+        annotator.attach(journal, dataset)
 
     # -- labels ----------------------------------------------------------------------------------
     def ensure_initial_labels(self) -> None:
@@ -208,6 +212,7 @@ class _Run:
         for _, source, _ in labels.values():
             by_source[source] += 1
         metrics["labels_by_source"] = by_source
+        metrics["annotator"] = self.annotator.stats()
         given = np.array([labels[s][0] for s in samples])
         metrics["label_accuracy"] = float(np.mean(given == pool.classes[samples])) if len(samples) else float("nan")
         return metrics
@@ -242,7 +247,7 @@ class _Run:
             return
         self.annotator.request(wanted)
         remaining = {item.sample for item in wanted}
-        asked = False
+        announced: set[int] = set()
         while remaining or not self.annotator.batch_closed:
             for answer in self.annotator.poll():
                 if answer.label == RETRACTED:
@@ -253,9 +258,11 @@ class _Run:
                     remaining.discard(answer.sample)
             if not remaining and self.annotator.batch_closed:
                 break
-            if not asked:
-                asked = True
-                yield NeedLabels(cycle, tuple(item for item in wanted if item.sample in remaining))
+            waiting = set(self.annotator.awaiting_human()) & remaining
+            if waiting - announced:
+                announced |= waiting
+                yield NeedLabels(cycle, tuple(item for item in wanted if item.sample in waiting),
+                                 {s: tuple(self.annotator.votes(s)) for s in waiting})
             yield Progress("waiting for labels", len(wanted) - len(remaining), len(wanted), cycle)
             self.control.checkpoint()
             time.sleep(0.05)

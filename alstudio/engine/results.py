@@ -31,6 +31,12 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
     row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
     row.update({f"labels_{s}": metrics["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
     row["label_accuracy"] = metrics.get("label_accuracy", math.nan)
+    llm = metrics.get("annotator", {})
+    row["llm_labels"] = metrics["labels_by_source"].get("llm", 0)
+    row["human_labels"] = sum(metrics["labels_by_source"].get(s, 0) for s in ("human", "human_simulated"))
+    row["flagged"] = llm.get("flagged", 0)
+    row["llm_accuracy"] = llm.get("llm_accuracy", math.nan)
+    row["llm_cost_usd"] = llm.get("llm_cost_usd", 0.0)
     row["train_seconds"] = train_seconds
     row["query_seconds"] = query_seconds
     return row

@@ -27,6 +27,7 @@ from ..engine.paths import experiments_dir
 from ..engine.results import collect_rows, curves, write_metrics_csv
 from ..engine.runner import unfinished_runs
 from .dialogs.labeling import LabelingDialog, LabelItem
+from .garbage import collect_on_gui_thread
 from .panels.annotator import AnnotatorPanel
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.predictions: dict[int, str] = {}  # queried sample -> the model's prediction, for the hints
         self.labeling_dialog: LabelingDialog | None = None
         self.lecture_mode = False
+        self._gc_timer = collect_on_gui_thread(self)
         self.controller = RunController(self, workers)
         self._connect_controller()
         self._build_docks()
@@ -426,7 +428,9 @@ class MainWindow(QMainWindow):
             return
         pool = self.dataset.pool
         groups = self.config.dataset.groups
-        items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s))
+        votes = request.get("votes", {})
+        items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s),
+                           tuple("?" if v is None else v for v in votes.get(s, ())))
                  for s in request["samples"]]
         title = f"Label {len(items)} queried samples — {request['run']}, cycle {request['cycle']}"
         dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)

@@ -34,7 +34,8 @@ class _Worker(QObject):
         self.experiment, self.control, self.human, self.step, self.workers = experiment, control, human, step, workers
 
     def _annotator_for(self, config, seed):
-        return self.human if config.annotator.kind == "human" else build_annotator(config, seed)
+        # The workbench's labeller answers a human batch, and what the LLM annotator flags.
+        return self.human if config.annotator.kind == "human" else build_annotator(config, seed, self.human)
 
     @Slot()
     def run(self) -> None:
@@ -81,7 +82,8 @@ class _Worker(QObject):
                     self.control.pause()
             elif isinstance(event, NeedLabels):
                 self.need_labels.emit({"run": spec.label, "strategy": spec.strategy, "cycle": event.cycle,
-                                       "samples": [item.sample for item in event.items]})
+                                       "samples": [item.sample for item in event.items],
+                                       "votes": {s: list(v) for s, v in event.votes.items()}})
             elif isinstance(event, Failed):
                 self.failed.emit(event.message, event.traceback)
                 finished = False

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from ..errors import UserInputError
 from .base import RETRACTED, Annotator, Answer, QueryItem
 from .human import HumanAnnotator
-from .simulated import NoisyAnnotator, OracleAnnotator
+from .llm import LLMAnnotator
+from .simulated import NoisyAnnotator, OracleAnnotator, SimulatedHumanAnnotator
 
 
-def build_annotator(config, seed: int) -> Annotator:
-    """The annotator an ExperimentConfig asks for; `seed` is the run's seed."""
+def build_annotator(config, seed: int, flagged_to: Annotator | None = None) -> Annotator:
+    """The annotator an ExperimentConfig asks for; `seed` is the run's seed. `flagged_to` answers
+    what the LLM annotator flags (a HumanAnnotator in the workbench, SimulatedHumanAnnotator in the CLI)."""
     kind = config.annotator
     if kind.kind == "oracle":
         return OracleAnnotator()
@@ -20,8 +21,8 @@ def build_annotator(config, seed: int) -> Annotator:
                               kind.error_group_rate)
     if kind.kind == "human":
         return HumanAnnotator()
-    raise UserInputError(f"annotator.kind {kind.kind!r} is not available yet; use oracle, noisy or human")
+    return LLMAnnotator(kind, config.dataset.classes, flagged_to)
 
 
-__all__ = ["RETRACTED", "Annotator", "Answer", "HumanAnnotator", "NoisyAnnotator", "OracleAnnotator", "QueryItem",
-           "build_annotator"]
+__all__ = ["RETRACTED", "Annotator", "Answer", "HumanAnnotator", "LLMAnnotator", "NoisyAnnotator", "OracleAnnotator",
+           "QueryItem", "SimulatedHumanAnnotator", "build_annotator"]

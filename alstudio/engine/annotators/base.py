@@ -38,6 +38,21 @@ class Annotator:
     def poll(self) -> list[Answer]:
         raise NotImplementedError
 
+    def awaiting_human(self) -> list[int]:
+        """Samples waiting for a person to label them; none for automatic annotators."""
+        return []
+
+    def votes(self, sample: int) -> list[str | None]:
+        """What an automatic annotator answered for a sample it handed to a person."""
+        return []
+
+    def stats(self) -> dict:
+        """Numbers for the cycle's metrics (the LLM annotator's cost and agreement); none by default."""
+        return {}
+
+    def attach(self, journal, dataset) -> None:
+        """Called once by the loop before the first request; most annotators need neither."""
+
     @property
     def batch_closed(self) -> bool:
         """Whether the loop may go on once every item is answered (a human may still undo)."""

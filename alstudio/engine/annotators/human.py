@@ -18,12 +18,16 @@ class HumanAnnotator(Annotator):
         self._closed = True
 
     def request(self, items: list[QueryItem]) -> None:
-        self.pending = list(items)
+        self.pending.extend(items)
         self._closed = False
+
+    def awaiting_human(self) -> list[int]:
+        return [item.sample for item in self.pending]
 
     def close_batch(self) -> None:
         """The labeller submitted the batch (Enter): the run may train on it."""
         self._closed = True
+        self.pending = []
 
     @property
     def batch_closed(self) -> bool:

@@ -29,6 +29,12 @@ class OracleAnnotator(_Immediate):
         return item.true_label
 
 
+class SimulatedHumanAnnotator(OracleAnnotator):
+    """The ground truth standing in for a person who labels what the LLM could not (CLI --human oracle)."""
+
+    source = "human_simulated"
+
+
 class NoisyAnnotator(_Immediate):
     """Gives a wrong class with probability `error_rate` (`error_group_rate` for one group).
 

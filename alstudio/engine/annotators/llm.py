@@ -1,0 +1,245 @@
+"""An LLM annotator over any OpenAI-compatible endpoint, with a consistency check.
+
+Each queried image is sent `samples` times (at the configured temperatures) as an upscaled PNG
+data URL with the list of classes; the answer must be exactly one class. Unanimous answers are
+accepted with source "llm"; anything else (disagreement, an unparseable answer, an error, the
+deadline) flags the sample, and flagged samples go to the fallback annotator: a human in the
+workbench, the ground truth (source "human_simulated") or nobody (deferred) in the CLI.
+Raw responses are cached in the journal, so a resumed run makes no duplicate paid calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .base import Annotator, Answer, QueryItem
+
+log = logging.getLogger("alstudio.llm")
+IMAGE_PIXELS = 128  # synbols glyphs are 32x32: enlarge so a vision model sees strokes, not blur
+SYSTEM_PROMPT = ("You label images of single printed characters. Answer with the character shown, chosen from "
+                 "the allowed classes, as JSON: {\"label\": \"<class>\"}.")
+
+
+@dataclass
+class Accounting:
+    requests: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    accepted: int = 0
+    flagged: int = 0
+    agreed_with_truth: int = 0  # of the accepted answers, when the truth is known
+
+    def cost(self, price_input: float, price_output: float) -> float:
+        return (self.tokens_in * price_input + self.tokens_out * price_output) / 1e6
+
+
+@dataclass
+class _Votes:
+    sample: int
+    votes: list[str | None]
+    fresh: dict[str, str] = field(default_factory=dict)  # cache key -> raw response, to journal
+    usage: tuple[int, int] = (0, 0)
+    requests: int = 0
+
+
+def image_data_url(image: np.ndarray, pixels: int = IMAGE_PIXELS) -> str:
+    png = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).resize((pixels, pixels), Image.NEAREST).save(png, "PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+
+
+def parse_label(content: str | None, classes: list[str]) -> str | None:
+    """Exactly one class, from JSON {"label": ...} or a bare answer; anything else is no answer."""
+    if not content:
+        return None
+    text = content.strip()
+    try:
+        value = json.loads(text)
+        text = value.get("label") if isinstance(value, dict) else value
+    except ValueError:
+        pass
+    if not isinstance(text, str):
+        return None
+    text = text.strip().strip("\"'`.").strip()
+    return text if text in classes else None
+
+
+class LLMAnnotator(Annotator):
+    source = "llm"
+
+    def __init__(self, settings, class_names: list[str], fallback: Annotator | None, client=None):
+        self.settings = settings  # an AnnotatorConfig
+        self.classes = list(class_names)
+        self.images: np.ndarray | None = None  # the pool's images, from attach()
+        self.fallback = fallback
+        self.flagged_votes: dict[int, list[str | None]] = {}
+        self.client = client or self._make_client()
+        self.accounting = Accounting()
+        self.cache_get = lambda key: None
+        self.cache_put = lambda key, value: None
+        self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="llm")
+        self._running: dict[Future, tuple[QueryItem, float]] = {}
+        self._ready: list[Answer] = []
+        self._logged_failures: set[str] = set()
+        self._json_schema = True  # dropped once the endpoint refuses structured output
+
+    def _make_client(self):
+        import openai
+
+        key = os.environ.get(self.settings.api_key_env) or "no-key"  # local servers often need none
+        return openai.OpenAI(base_url=self.settings.base_url or None, api_key=key,
+                             timeout=self.settings.request_timeout, max_retries=3)
+
+    def attach(self, journal, dataset) -> None:
+        """Cache responses in the run's journal (called on the loop's thread, the journal's owner)."""
+        self.cache_get, self.cache_put = journal.get_cached, journal.put_cached
+        self.images = dataset.pool.images
+        if self.fallback is not None:
+            self.fallback.attach(journal, dataset)
+
+    # -- the annotator interface ----------------------------------------------------------------
+    def request(self, items: list[QueryItem]) -> None:
+        for item in items:
+            keys = [self._cache_key(item.sample, index) for index in range(self.settings.samples)]
+            cached = {key: self.cache_get(key) for key in keys}
+            future = self._pool.submit(self._ask, item.sample, keys, cached)
+            self._running[future] = (item, time.monotonic())
+
+    def poll(self) -> list[Answer]:
+        now = time.monotonic()
+        for future, (item, started) in list(self._running.items()):
+            if future.done():
+                del self._running[future]
+                votes = future.result()
+                for key, raw in votes.fresh.items():
+                    self.cache_put(key, raw)
+                self._count(votes)
+                self._decide(item, votes.votes)
+            elif now - started > self.settings.deadline:
+                del self._running[future]  # its thread finishes on its own; the answer is no longer wanted
+                self._failure("deadline", f"no answer within {self.settings.deadline:g} s")
+                self._decide(item, [None])
+        if self.fallback is not None:
+            self._ready.extend(self.fallback.poll())
+        ready, self._ready = self._ready, []
+        return ready
+
+    @property
+    def batch_closed(self) -> bool:
+        return self.fallback is None or self.fallback.batch_closed
+
+    def awaiting_human(self) -> list[int]:
+        return self.fallback.awaiting_human() if self.fallback is not None else []
+
+    def votes(self, sample: int) -> list[str | None]:
+        return self.flagged_votes.get(sample, [])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def stats(self) -> dict:
+        a = self.accounting
+        return {"llm_requests": a.requests, "llm_tokens_in": a.tokens_in, "llm_tokens_out": a.tokens_out,
+                "llm_cost_usd": a.cost(self.settings.price_input, self.settings.price_output),
+                "llm_accepted": a.accepted, "flagged": a.flagged,
+                "llm_accuracy": a.agreed_with_truth / a.accepted if a.accepted else float("nan")}
+
+    # -- deciding -------------------------------------------------------------------------------
+    def _decide(self, item: QueryItem, votes: list[str | None]) -> None:
+        if votes and all(v is not None for v in votes) and len(set(votes)) == 1:
+            label = self.classes.index(votes[0])
+            self.accounting.accepted += 1
+            self.accounting.agreed_with_truth += int(label == item.true_label)
+            self._ready.append(Answer(item.sample, label, self.source))
+            return
+        self.accounting.flagged += 1
+        self.flagged_votes[item.sample] = votes
+        if self.fallback is not None:
+            self.fallback.request([item])
+
+    def _count(self, votes: _Votes) -> None:
+        self.accounting.requests += votes.requests
+        self.accounting.tokens_in += votes.usage[0]
+        self.accounting.tokens_out += votes.usage[1]
+
+    # -- asking (on the pool's threads) ---------------------------------------------------------
+    def _cache_key(self, sample: int, index: int) -> str:
+        image_hash = hashlib.sha256(np.ascontiguousarray(self.images[sample]).tobytes()).hexdigest()[:16]
+        prompt_hash = hashlib.sha256((SYSTEM_PROMPT + "|" + ",".join(self.classes)).encode()).hexdigest()[:16]
+        temperature = self._temperature(index)
+        return f"{self.settings.model}|{prompt_hash}|{image_hash}|t={temperature:g}|s={index}"
+
+    def _temperature(self, index: int) -> float:
+        temperatures = self.settings.temperatures
+        return temperatures[index % len(temperatures)]
+
+    def _ask(self, sample: int, keys: list[str], cached: dict[str, str | None]) -> _Votes:
+        result = _Votes(sample, [])
+        url = image_data_url(self.images[sample])
+        for index, key in enumerate(keys):
+            raw = cached.get(key)
+            if raw is None:
+                raw = self._call(url, self._temperature(index), result)
+                if raw is not None:
+                    result.fresh[key] = raw
+            result.votes.append(parse_label(raw, self.classes) if raw is not None else None)
+        return result
+
+    def _call(self, url: str, temperature: float, result: _Votes) -> str | None:
+        import openai
+
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": [
+                {"type": "text", "text": f"Allowed classes: {', '.join(self.classes)}. Which one is shown?"},
+                {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
+            ]},
+        ]
+        options = dict(model=self.settings.model, messages=messages, temperature=temperature, max_tokens=20)
+        if self._json_schema:
+            options["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "label", "strict": True, "schema": {
+                    "type": "object", "properties": {"label": {"type": "string", "enum": self.classes}},
+                    "required": ["label"], "additionalProperties": False}}}
+        try:
+            result.requests += 1
+            response = self.client.chat.completions.create(**options)
+        except openai.BadRequestError as err:
+            if "response_format" in options and "response_format" in str(err):
+                self._json_schema = False  # tolerant parsing from now on (other threads may have seen it too)
+                return self._call(url, temperature, result)
+            return self._failure("bad request", err)
+        except openai.APITimeoutError as err:
+            return self._failure("timeout", err)
+        except openai.RateLimitError as err:
+            return self._failure("rate limited (429) after retries", err)
+        except openai.APIConnectionError as err:
+            return self._failure("connection failed", err)
+        except openai.APIStatusError as err:
+            return self._failure(f"HTTP {err.status_code}", err)
+        except (openai.APIError, ValueError) as err:  # malformed JSON bodies among them
+            return self._failure("malformed response", err)
+        if response.usage is not None:
+            result.usage = (result.usage[0] + (response.usage.prompt_tokens or 0),
+                            result.usage[1] + (response.usage.completion_tokens or 0))
+        if not response.choices:
+            return self._failure("empty choices", "the response had no choices")
+        return response.choices[0].message.content or ""
+
+    def _failure(self, kind: str, detail) -> None:
+        """One log line per kind of failure, however often it happens."""
+        if kind not in self._logged_failures:
+            self._logged_failures.add(kind)
+            log.warning("LLM annotator: %s (%s); the sample goes to a human", kind, str(detail).splitlines()[0][:200])
+        return None

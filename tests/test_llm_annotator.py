@@ -1,0 +1,157 @@
+"""The LLM annotator against a real local OpenAI-compatible server (127.0.0.1), with the real SDK."""
+
+import csv
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from engine_helpers import new_journal, tiny_config, tiny_dataset
+from openai_stub import (
+    Reply,
+    StubServer,
+    always,
+    content_text,
+    cycle_labels,
+    empty_choices,
+    fail_then_succeed,
+    garbage,
+    hang,
+    image_urls,
+    wrong_class,
+)
+
+from alstudio.cli import main
+from alstudio.engine.annotators import SimulatedHumanAnnotator, build_annotator
+from alstudio.engine.journal import Journal
+from alstudio.engine.loop import Finished, run
+
+FAST_RETRY = {"retry-after-ms": "10"}
+
+
+def llm_config(server, **annotator):
+    values = {"kind": "llm", "base_url": server.base_url, "model": "stub-vision", "samples": 3,
+              "temperatures": [0.0, 0.7, 1.0], "request_timeout": 2.0, "deadline": 20.0}
+    values.update(annotator)
+    return tiny_config(annotator=values, active={"cycles": 1})
+
+
+def run_once(path, config, seed=7):
+    annotator = build_annotator(config, seed, flagged_to=SimulatedHumanAnnotator())
+    journal = Journal.open(path) if path.exists() else new_journal(path, config, seed)
+    with journal:
+        events = list(run(journal, tiny_dataset(config), annotator))
+        labels = journal.labels()
+        metrics = journal.cycles()[-1]["metrics"]
+    annotator.close()
+    assert isinstance(events[-1], Finished), events[-1]
+    return labels, metrics, annotator
+
+
+def sources(labels, cycle=1):
+    return sorted(source for _, source, c in labels.values() if c == cycle)
+
+
+def test_unanimous_answers_are_accepted_and_cached_in_the_journal(tmp_path):
+    with StubServer(always("a")) as server:
+        config = llm_config(server)
+        labels, metrics, annotator = run_once(tmp_path / "j.sqlite", config)
+        assert sources(labels) == ["llm"] * 4
+        assert len(server.requests) == 4 * 3
+        request = server.requests[0]
+        assert "a, d" in content_text(request)
+        assert image_urls(request)[0].startswith("data:image/png;base64,")
+        assert sorted({r["temperature"] for r in server.requests}) == [0.0, 0.7, 1.0]
+        assert request["response_format"]["json_schema"]["schema"]["properties"]["label"]["enum"] == ["a", "d"]
+        stats = metrics["annotator"]
+        assert stats["flagged"] == 0 and stats["llm_accepted"] == 4
+        assert stats["llm_tokens_in"] == 12 * 85 and stats["llm_cost_usd"] > 0
+        # Asking again for the same images (a resumed run) is answered from the journal: no paid call.
+        annotator = build_annotator(config, 7, flagged_to=SimulatedHumanAnnotator())
+        with Journal.open(tmp_path / "j.sqlite") as journal:
+            annotator.attach(journal, tiny_dataset(config))
+            from alstudio.engine.annotators import QueryItem
+
+            sample = next(s for s, (_, source, _) in journal.labels().items() if source == "llm")
+            annotator.request([QueryItem(sample, 0, 0, 0.0)])
+            answers = []
+            while not answers:
+                answers = annotator.poll()
+        assert len(server.requests) == 12 and answers[0].source == "llm"
+
+
+@pytest.mark.parametrize(("scenario", "why"), [
+    (cycle_labels(["a", "d"]), "inconsistent answers"),
+    (wrong_class("x"), "a class that does not exist"),
+    (garbage(), "a body that is not JSON"),
+    (empty_choices(), "an empty choices list"),
+    (fail_then_succeed(500, 10_000, "a", FAST_RETRY), "a server that always fails"),
+])
+def test_anything_but_a_unanimous_valid_answer_goes_to_a_human(tmp_path, scenario, why, caplog):
+    with StubServer(scenario) as server, caplog.at_level(logging.WARNING, logger="alstudio.llm"):
+        labels, metrics, _ = run_once(tmp_path / "j.sqlite", llm_config(server))
+    assert sources(labels) == ["human_simulated"] * 4, why
+    assert metrics["annotator"]["flagged"] == 4
+    pool = tiny_dataset(llm_config(server)).pool
+    assert all(label == pool.classes[s] for s, (label, source, _) in labels.items() if source == "human_simulated")
+    # One log line per kind of failure, however many requests failed.
+    assert len({r.getMessage() for r in caplog.records}) == len(caplog.records) <= 1
+
+
+def test_transient_errors_and_rate_limits_are_retried(tmp_path):
+    with StubServer(fail_then_succeed(500, 2, "d", FAST_RETRY)) as server:
+        labels, _, _ = run_once(tmp_path / "a.sqlite", llm_config(server))
+    assert sources(labels) == ["llm"] * 4
+    with StubServer(fail_then_succeed(429, 1, "d", {"Retry-After": "1"})) as server:
+        labels, _, _ = run_once(tmp_path / "b.sqlite", llm_config(server))
+    assert sources(labels) == ["llm"] * 4
+
+
+def test_a_server_that_never_answers_is_flagged_by_the_deadline(tmp_path):
+    import time
+
+    with StubServer(hang(30)) as server:
+        started = time.monotonic()
+        labels, metrics, _ = run_once(tmp_path / "j.sqlite", llm_config(server, request_timeout=0.3, deadline=1.5))
+        assert time.monotonic() - started < 20
+    assert sources(labels) == ["human_simulated"] * 4
+
+
+def test_an_endpoint_without_structured_output_gets_tolerant_parsing(tmp_path):
+    def no_json_schema(request, index):
+        if "response_format" in request:
+            return Reply(status=400, body=b'{"error": {"message": "response_format is not supported", '
+                                              b'"type": "invalid_request_error"}}')
+        return Reply(contents=[" d. "])
+
+    with StubServer(no_json_schema) as server:
+        labels, _, _ = run_once(tmp_path / "j.sqlite", llm_config(server))
+    assert sources(labels) == ["llm"] * 4
+
+
+def test_the_cli_run_writes_llm_accounting_and_never_the_key(tmp_path, capsys, monkeypatch):
+    secret = "sk-test-" + "s3cr3t" * 4
+    monkeypatch.setenv("ALSTUDIO_TEST_KEY", secret)
+    with StubServer(cycle_labels(["a", "a", "a", "d", "d", "d", "a", "d", "a"])) as server:
+        config = tmp_path / "llm.toml"
+        config.write_text(
+            "[dataset]\npool_size = 80\ntest_size = 20\nresolution = 16\n[training]\nepochs = 1\nbatch_size = 8\n"
+            "[active]\ninitial_labels = 8\nquery_size = 4\ncycles = 1\nmc_samples = 4\n"
+            f'[annotator]\nkind = "llm"\nbase_url = "{server.base_url}"\nmodel = "stub-vision"\n'
+            'api_key_env = "ALSTUDIO_TEST_KEY"\nrequest_timeout = 2.0\n')
+        out = tmp_path / "exp"
+        assert main(["run", str(config), "--out", str(out)]) == 2  # needs --human oracle
+        assert main(["run", str(config), "--out", str(out), "--human", "oracle"]) == 0
+    printed = capsys.readouterr()
+    with open(out / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    last = rows[-1]
+    for column in ("llm_labels", "human_labels", "flagged", "llm_accuracy", "llm_cost_usd"):
+        assert column in last
+    assert int(last["llm_labels"]) + int(last["human_labels"]) == 4
+    assert int(last["flagged"]) == int(last["human_labels"])
+    for path in Path(out).rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert secret not in printed.out + printed.err
+    assert os.environ["ALSTUDIO_TEST_KEY"] == secret
