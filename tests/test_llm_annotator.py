@@ -155,3 +155,23 @@ def test_the_cli_run_writes_llm_accounting_and_never_the_key(tmp_path, capsys, m
             assert secret.encode() not in path.read_bytes(), path
     assert secret not in printed.out + printed.err
     assert os.environ["ALSTUDIO_TEST_KEY"] == secret
+
+
+def test_the_annotator_panel_tests_the_connection_off_the_gui_thread(qtbot):
+    from alstudio.gui.panels.annotator import AnnotatorPanel
+
+    panel = AnnotatorPanel()
+    qtbot.addWidget(panel)
+    with StubServer(always("a")) as server:
+        panel.radios["llm"].setChecked(True)
+        panel.endpoint_edit.setText(server.base_url)
+        panel.test_connection()
+        qtbot.waitUntil(lambda: panel.connection_label.text().startswith("✓"), timeout=10_000)
+        assert "stub-vision" in panel.connection_label.text()
+        data = tiny_config().model_dump()
+        panel.apply_to(data)
+        assert data["annotator"]["kind"] == "llm" and data["annotator"]["base_url"] == server.base_url
+    panel.endpoint_edit.setText("http://127.0.0.1:9/v1")  # the discard port: nothing listens there
+    panel.test_connection()
+    qtbot.waitUntil(lambda: panel.connection_label.text().startswith("✗"), timeout=20_000)
+    assert "cannot connect" in panel.connection_label.text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .base import RETRACTED, Annotator, Answer, QueryItem
 from .human import HumanAnnotator
 from .llm import LLMAnnotator
-from .simulated import NoisyAnnotator, OracleAnnotator, SimulatedHumanAnnotator
+from .simulated import NoisyAnnotator, OracleAnnotator, SimulatedHumanAnnotator, SimulatedLLMAnnotator
 
 
 def build_annotator(config, seed: int, flagged_to: Annotator | None = None) -> Annotator:
@@ -25,4 +25,4 @@ def build_annotator(config, seed: int, flagged_to: Annotator | None = None) -> A
 
 
 __all__ = ["RETRACTED", "Annotator", "Answer", "HumanAnnotator", "LLMAnnotator", "NoisyAnnotator", "OracleAnnotator",
-           "QueryItem", "SimulatedHumanAnnotator", "build_annotator"]
+           "QueryItem", "SimulatedHumanAnnotator", "SimulatedLLMAnnotator", "build_annotator"]

@@ -243,3 +243,28 @@ class LLMAnnotator(Annotator):
             self._logged_failures.add(kind)
             log.warning("LLM annotator: %s (%s); the sample goes to a human", kind, str(detail).splitlines()[0][:200])
         return None
+
+
+def check_connection(base_url: str, api_key_env: str, timeout: float = 10.0) -> tuple[float, list[str]]:
+    """Round-trip time in seconds and the model names an endpoint lists; one clear sentence otherwise."""
+    import openai
+
+    from ..errors import UserInputError
+
+    where = base_url or "the default OpenAI endpoint"
+    client = openai.OpenAI(base_url=base_url or None, api_key=os.environ.get(api_key_env) or "no-key",
+                           timeout=timeout, max_retries=0)
+    started = time.perf_counter()
+    try:
+        models = sorted(model.id for model in client.models.list())
+    except openai.AuthenticationError:
+        raise UserInputError(f"{where} refused the key in ${api_key_env}") from None
+    except openai.APITimeoutError:
+        raise UserInputError(f"{where} did not answer within {timeout:g} s") from None
+    except openai.APIConnectionError:
+        raise UserInputError(f"cannot connect to {where}; is the server running and the URL right?") from None
+    except openai.APIStatusError as err:
+        raise UserInputError(f"{where} answered HTTP {err.status_code} to the model list") from None
+    except (openai.APIError, ValueError):
+        raise UserInputError(f"{where} did not answer like an OpenAI-compatible server") from None
+    return time.perf_counter() - started, models

@@ -57,3 +57,52 @@ class NoisyAnnotator(_Immediate):
             return item.true_label
         wrong = int(rng.integers(self.n_classes - 1))
         return wrong + (wrong >= item.true_label)
+
+
+class SimulatedLLMAnnotator(Annotator):
+    """A stand-in for an LLM of a given accuracy, with the same consistency check as LLMAnnotator.
+
+    Each of `samples` votes is right with probability `accuracy` (else a uniformly wrong class),
+    seeded per (seed, sample). Unanimous votes are accepted with source "llm"; the rest go to
+    `flagged_to` (the ground truth as human_simulated by default). For studying mixed annotation
+    without paying for an endpoint.
+    """
+
+    source = "llm"
+
+    def __init__(self, n_classes: int, seed: int, accuracy: float, samples: int = 3,
+                 flagged_to: Annotator | None = None):
+        self.n_classes, self.seed, self.accuracy, self.samples = n_classes, seed, accuracy, samples
+        self.fallback = flagged_to or SimulatedHumanAnnotator()
+        self._ready: list[Answer] = []
+        self.accepted = self.flagged = self.agreed = 0
+
+    def _votes(self, item: QueryItem) -> list[int]:
+        rng = np.random.default_rng([self.seed, item.sample, 7])
+        votes = []
+        for _ in range(self.samples):
+            if rng.random() < self.accuracy:
+                votes.append(item.true_label)
+            else:
+                wrong = int(rng.integers(self.n_classes - 1))
+                votes.append(wrong + (wrong >= item.true_label))
+        return votes
+
+    def request(self, items: list[QueryItem]) -> None:
+        for item in items:
+            votes = self._votes(item)
+            if len(set(votes)) == 1:
+                self.accepted += 1
+                self.agreed += int(votes[0] == item.true_label)
+                self._ready.append(Answer(item.sample, votes[0], self.source))
+            else:
+                self.flagged += 1
+                self.fallback.request([item])
+
+    def poll(self) -> list[Answer]:
+        ready, self._ready = self._ready + self.fallback.poll(), []
+        return ready
+
+    def stats(self) -> dict:
+        return {"llm_accepted": self.accepted, "flagged": self.flagged, "llm_cost_usd": 0.0,
+                "llm_accuracy": self.agreed / self.accepted if self.accepted else float("nan")}

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QButtonGroup, QCheckBox, QComboBox, QRadioButton, QVBoxLayout, QWidget
+import threading
 
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.annotators.llm import check_connection
 from ...engine.config import AnnotatorConfig, ExperimentConfig
-from . import SetupPanel, describe, float_spin, form_layout, hint_label
+from ...engine.errors import UserInputError
+from . import SetupPanel, describe, float_spin, form_layout, hint_label, int_spin
 
 KINDS = {
     "oracle": ("&Oracle", "Answers with the true class of every queried image."),
     "noisy": ("&Noisy", "A simulated annotator that answers a wrong class at the rates below, seeded per image."),
     "human": ("&Human", "You label each queried image yourself, in the labelling dialog."),
+    "llm": ("&LLM", "A vision LLM on an OpenAI-compatible endpoint labels the images; answers it gives "
+                    "inconsistently come to you in the labelling dialog, with its votes."),
 }
 _INDENT = 24  # explanations and options sit under their radio button's text
 
@@ -34,6 +51,8 @@ class AnnotatorPanel(SetupPanel):
             layout.addWidget(note)
             if kind == "noisy":
                 layout.addWidget(self._noisy_options())
+            if kind == "llm":
+                layout.addWidget(self._llm_options())
         self.kind_group.buttonToggled.connect(self._on_kind)
         layout.addStretch(1)
         self.set_config(ExperimentConfig())
@@ -65,6 +84,53 @@ class AnnotatorPanel(SetupPanel):
         self.noisy_options.setLayout(form)
         return self.noisy_options
 
+    def _llm_options(self) -> QWidget:
+        self.llm_options = QWidget(objectName="llmOptions")
+        self.endpoint_edit = describe(QLineEdit(), "endpointEdit", "Endpoint",
+                                      "An OpenAI-compatible /v1 URL (Ollama, vLLM, llama.cpp's server); empty: OpenAI")
+        self.endpoint_edit.setPlaceholderText("http://127.0.0.1:11434/v1  (empty: OpenAI)")
+        self.model_edit = describe(QLineEdit(), "modelEdit", "Model", "A vision-capable model on that endpoint")
+        self.key_env_edit = describe(QLineEdit(), "apiKeyEnvEdit", "API key variable",
+                                     "The environment variable holding the key; the key itself is never saved")
+        self.samples_spin = describe(int_spin(AnnotatorConfig, "samples"), "llmSamplesSpin", "Answers per image",
+                                     "How many answers per image the consistency check compares")
+        self.test_button = describe(QPushButton("Test connection"), "testConnectionButton", "Test connection",
+                                    "Ask the endpoint for its models: shows the round-trip time or what is wrong")
+        self.connection_label = describe(QLabel(""), "connectionLabel", "Connection test result")
+        self.connection_label.setWordWrap(True)
+        for edit in (self.endpoint_edit, self.model_edit, self.key_env_edit):
+            edit.textEdited.connect(self._edited)
+        self.samples_spin.valueChanged.connect(self._edited)
+        self.test_button.clicked.connect(self.test_connection)
+        form = form_layout()
+        form.setContentsMargins(_INDENT, 0, 0, 4)
+        form.addRow("&Endpoint:", self.endpoint_edit)
+        form.addRow("&Model:", self.model_edit)
+        form.addRow("&Key variable:", self.key_env_edit)
+        form.addRow("&Answers per image:", self.samples_spin)
+        form.addRow(self.test_button, self.connection_label)
+        self.llm_options.setLayout(form)
+        self._connection_reply = _ConnectionReply(self)
+        self._connection_reply.done.connect(self.connection_label.setText)
+        return self.llm_options
+
+    def test_connection(self) -> None:
+        """Off the GUI thread: a dead endpoint must not freeze the window for the timeout."""
+        self.connection_label.setText("Testing…")
+        url, key_env = self.endpoint_edit.text().strip(), self.key_env_edit.text().strip()
+        reply = self._connection_reply
+
+        def ask():
+            try:
+                seconds, models = check_connection(url, key_env or "OPENAI_API_KEY")
+            except UserInputError as err:
+                reply.done.emit(f"✗ {err}")
+                return
+            shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+            reply.done.emit(f"✓ {1000 * seconds:.0f} ms; models: {shown or 'none listed'}")
+
+        threading.Thread(target=ask, daemon=True, name="connection-test").start()
+
     # ---- the panel API ----------------------------------------------------------------------------
 
     def set_config(self, config: ExperimentConfig) -> None:
@@ -79,6 +145,10 @@ class AnnotatorPanel(SetupPanel):
             self.error_group_rate_spin.setValue(a.error_group_rate)
             self._fill_groups(list(config.dataset.groups), a.error_group)
             self.error_group_check.setChecked(a.error_group is not None)
+            self.endpoint_edit.setText(a.base_url)
+            self.model_edit.setText(a.model)
+            self.key_env_edit.setText(a.api_key_env)
+            self.samples_spin.setValue(a.samples)
         self._refresh_enabled()
 
     def apply_to(self, data: dict) -> None:
@@ -87,6 +157,10 @@ class AnnotatorPanel(SetupPanel):
         a["error_rate"] = self.error_rate_spin.value()
         a["error_group"] = self.error_group_box.currentText() if self.error_group_check.isChecked() else None
         a["error_group_rate"] = self.error_group_rate_spin.value()
+        a["base_url"] = self.endpoint_edit.text().strip()
+        a["model"] = self.model_edit.text().strip() or AnnotatorConfig().model
+        a["api_key_env"] = self.key_env_edit.text().strip() or AnnotatorConfig().api_key_env
+        a["samples"] = self.samples_spin.value()
 
     def kind(self) -> str:
         for kind, radio in self.radios.items():
@@ -124,5 +198,12 @@ class AnnotatorPanel(SetupPanel):
     def _refresh_enabled(self) -> None:
         noisy = self.kind() == "noisy"
         self.noisy_options.setEnabled(noisy)
+        self.llm_options.setEnabled(self.kind() == "llm")
         self.error_group_box.setEnabled(noisy and self.error_group_check.isChecked())
         self.error_group_rate_spin.setEnabled(noisy and self.error_group_check.isChecked())
+
+
+class _ConnectionReply(QObject):
+    """Carries the connection test's result from its thread to the GUI thread (a queued signal)."""
+
+    done = Signal(str)
