@@ -80,8 +80,13 @@ def test_unanimous_answers_are_accepted_and_cached_in_the_journal(tmp_path):
         assert len(server.requests) == 12 and answers[0].source == "llm"
 
 
+def by_temperature(request, index):
+    """Inconsistent for every image whatever the order of calls: greedy says a, sampling says d."""
+    return Reply(contents=['{"label": "a"}' if request["temperature"] == 0.0 else '{"label": "d"}'])
+
+
 @pytest.mark.parametrize(("scenario", "why"), [
-    (cycle_labels(["a", "d"]), "inconsistent answers"),
+    (by_temperature, "inconsistent answers"),
     (wrong_class("x"), "a class that does not exist"),
     (garbage(), "a body that is not JSON"),
     (empty_choices(), "an empty choices list"),
@@ -175,3 +180,58 @@ def test_the_annotator_panel_tests_the_connection_off_the_gui_thread(qtbot):
     panel.test_connection()
     qtbot.waitUntil(lambda: panel.connection_label.text().startswith("✗"), timeout=20_000)
     assert "cannot connect" in panel.connection_label.text()
+
+
+class MemoryKeyring:
+    """An in-memory keyring backend standing in for the OS one."""
+
+    def __init__(self):
+        import keyring.backend
+
+        class Backend(keyring.backend.KeyringBackend):
+            priority = 1
+            secrets: dict = {}
+
+            def set_password(self, service, username, password):
+                self.secrets[(service, username)] = password
+
+            def get_password(self, service, username):
+                return self.secrets.get((service, username))
+
+            def delete_password(self, service, username):
+                self.secrets.pop((service, username), None)
+
+        self.backend = Backend()
+
+
+def test_the_key_goes_to_the_keyring_and_is_used_from_there(qtbot, tmp_path, monkeypatch):
+    import keyring
+
+    from alstudio.engine.annotators.llm import api_key
+    from alstudio.gui.panels.annotator import AnnotatorPanel
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring().backend)
+    try:
+        monkeypatch.delenv("ALSTUDIO_UNSET_KEY", raising=False)
+        panel = AnnotatorPanel()
+        qtbot.addWidget(panel)
+        panel.endpoint_edit.setText("http://127.0.0.1:8000/v1")
+        panel.key_edit.setText("sk-keyring-secret")
+        panel.store_key()
+        assert panel.connection_label.text().startswith("✓") and panel.key_edit.text() == ""
+        assert api_key("http://127.0.0.1:8000/v1", "ALSTUDIO_UNSET_KEY") == "sk-keyring-secret"
+        data = tiny_config().model_dump()
+        panel.apply_to(data)
+        assert "sk-keyring-secret" not in repr(data)
+    finally:
+        keyring.set_keyring(previous)
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    try:
+        panel.key_edit.setText("sk-nowhere")
+        panel.store_key()
+        assert "no usable OS keyring" in panel.connection_label.text()
+    finally:
+        keyring.set_keyring(previous)

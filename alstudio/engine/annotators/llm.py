@@ -97,7 +97,7 @@ class LLMAnnotator(Annotator):
     def _make_client(self):
         import openai
 
-        key = os.environ.get(self.settings.api_key_env) or "no-key"  # local servers often need none
+        key = api_key(self.settings.base_url, self.settings.api_key_env) or "no-key"  # local servers need none
         return openai.OpenAI(base_url=self.settings.base_url or None, api_key=key,
                              timeout=self.settings.request_timeout, max_retries=3)
 
@@ -245,6 +245,39 @@ class LLMAnnotator(Annotator):
         return None
 
 
+KEYRING_SERVICE = "alstudio"
+
+
+def _keyring_account(base_url: str) -> str:
+    return base_url or "openai"
+
+
+def api_key(base_url: str, api_key_env: str) -> str | None:
+    """The key from the environment variable, else from the OS keyring (stored per endpoint)."""
+    key = os.environ.get(api_key_env)
+    if key:
+        return key
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, _keyring_account(base_url))
+    except Exception:  # no keyring backend on this machine: the environment is the only source
+        return None
+
+
+def store_api_key(base_url: str, key: str) -> None:
+    """Into the OS keyring, never into a file of ours; one clear sentence when there is no keyring."""
+    from ..errors import UserInputError
+
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, _keyring_account(base_url), key)
+    except Exception as err:
+        raise UserInputError(f"the key could not be stored: this machine has no usable OS keyring "
+                             f"({err.__class__.__name__}); set the key variable in the environment instead") from None
+
+
 def check_connection(base_url: str, api_key_env: str, timeout: float = 10.0) -> tuple[float, list[str]]:
     """Round-trip time in seconds and the model names an endpoint lists; one clear sentence otherwise."""
     import openai
@@ -252,7 +285,7 @@ def check_connection(base_url: str, api_key_env: str, timeout: float = 10.0) -> 
     from ..errors import UserInputError
 
     where = base_url or "the default OpenAI endpoint"
-    client = openai.OpenAI(base_url=base_url or None, api_key=os.environ.get(api_key_env) or "no-key",
+    client = openai.OpenAI(base_url=base_url or None, api_key=api_key(base_url, api_key_env) or "no-key",
                            timeout=timeout, max_retries=0)
     started = time.perf_counter()
     try:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.annotators.llm import check_connection
+from ...engine.annotators.llm import check_connection, store_api_key
 from ...engine.config import AnnotatorConfig, ExperimentConfig
 from ...engine.errors import UserInputError
 from . import SetupPanel, describe, float_spin, form_layout, hint_label, int_spin
@@ -92,6 +92,14 @@ class AnnotatorPanel(SetupPanel):
         self.model_edit = describe(QLineEdit(), "modelEdit", "Model", "A vision-capable model on that endpoint")
         self.key_env_edit = describe(QLineEdit(), "apiKeyEnvEdit", "API key variable",
                                      "The environment variable holding the key; the key itself is never saved")
+        self.key_edit = describe(QLineEdit(), "apiKeyEdit", "API key",
+                                 "Stored in the OS keyring for this endpoint when you press Store; never in a "
+                                 "config, journal, log or export")
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText("paste a key to store it in the OS keyring")
+        self.store_key_button = describe(QPushButton("Store"), "storeKeyButton", "Store the key",
+                                         "Save the key in the OS keyring for this endpoint")
+        self.store_key_button.clicked.connect(self.store_key)
         self.samples_spin = describe(int_spin(AnnotatorConfig, "samples"), "llmSamplesSpin", "Answers per image",
                                      "How many answers per image the consistency check compares")
         self.test_button = describe(QPushButton("Test connection"), "testConnectionButton", "Test connection",
@@ -107,12 +115,28 @@ class AnnotatorPanel(SetupPanel):
         form.addRow("&Endpoint:", self.endpoint_edit)
         form.addRow("&Model:", self.model_edit)
         form.addRow("&Key variable:", self.key_env_edit)
+        form.addRow("API &key:", self.key_edit)
+        form.addRow("", self.store_key_button)
         form.addRow("&Answers per image:", self.samples_spin)
         form.addRow(self.test_button, self.connection_label)
         self.llm_options.setLayout(form)
         self._connection_reply = _ConnectionReply(self)
         self._connection_reply.done.connect(self.connection_label.setText)
         return self.llm_options
+
+    def store_key(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            self.connection_label.setText("Paste a key first.")
+            return
+        try:
+            store_api_key(self.endpoint_edit.text().strip(), key)
+        except UserInputError as err:
+            self.connection_label.setText(f"✗ {err}")
+            return
+        finally:
+            self.key_edit.clear()  # the key does not linger in the widget either
+        self.connection_label.setText("✓ key stored in the OS keyring for this endpoint")
 
     def test_connection(self) -> None:
         """Off the GUI thread: a dead endpoint must not freeze the window for the timeout."""
