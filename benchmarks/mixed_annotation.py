@@ -84,32 +84,20 @@ def curve(x: np.ndarray, y: np.ndarray) -> dict:
 
 def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 500) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
-    from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
     from alstudio.gui.plots import CurvePlot
 
     app = QApplication.instance() or QApplication([])
-    by_human = CurvePlot("Accuracy vs human labels (mean ± std over seeds)", "test accuracy")
-    by_human.setLabel("bottom", "human labels (initial labels included)")
-    by_total = CurvePlot("Accuracy vs all labels (human + LLM)", "test accuracy")
-    by_total.setLabel("bottom", "labelled images")
     mixed_colors = iter(COLORS["mixed"])
+    colors = {name: COLORS["human only"] if name == "human only" else next(mixed_colors) for name in results}
+    by_human = CurvePlot("Accuracy vs human labels (mean ± std over seeds)", "test accuracy", colors=colors)
+    by_human.setLabel("bottom", "human labels (initial labels included)")
+    by_total = CurvePlot("Accuracy vs all labels (human + LLM)", "test accuracy", colors=colors)
+    by_total.setLabel("bottom", "labelled images")
     for name, arrays in results.items():
-        color = QColor(COLORS["human only"] if name == "human only" else next(mixed_colors))
         for plot, x in ((by_human, arrays["human"]), (by_total, arrays["n_labeled"])):
             plot.set_curves({name: curve(x, arrays["accuracy"])})
-            # CurvePlot colours curves by strategy name; these are conditions, so colour them here.
-            items = plot._items[name]
-            items["mean"].setPen(pg.mkPen(color, width=plot.line_width))
-            items["mean"].setSymbolBrush(color)
-            faded = QColor(color)
-            faded.setAlpha(50)
-            items["band"].setBrush(pg.mkBrush(faded))
-            faded.setAlpha(70)
-            for line in items["seeds"]:
-                line.setPen(pg.mkPen(faded, width=1))
     sheet = QWidget()
     layout = QHBoxLayout(sheet)
     layout.addWidget(by_human)

@@ -27,9 +27,10 @@ def _with_alpha(color: QColor, alpha: int) -> QColor:
 
 class CurvePlot(pg.PlotWidget):
     def __init__(self, title: str, y_label: str, y_units: str | None = None, parent=None,
-                 line_width: float = 2.5):
+                 line_width: float = 2.5, colors: dict[str, str] | None = None):
         super().__init__(parent=parent, background="w")
         self.line_width = line_width
+        self.colors = dict(colors or {})  # curve name -> colour, for curves that are not strategies
         self.setTitle(title, color="#222", size="12pt")
         self.setLabel("bottom", "labelled images")
         self.setLabel("left", y_label, units=y_units)
@@ -54,15 +55,18 @@ class CurvePlot(pg.PlotWidget):
             items["high"].setData(x[finite], high[finite])
             seeds = data["seeds"]
             while len(items["seeds"]) < len(seeds):
-                line = self.plot(pen=pg.mkPen(_with_alpha(strategy_color(strategy), 70), width=1))
+                line = self.plot(pen=pg.mkPen(_with_alpha(self.color(strategy), 70), width=1))
                 line.setZValue(-5)
                 items["seeds"].append(line)
             for line, row in zip(items["seeds"], seeds):
                 ok = np.isfinite(row)
                 line.setData(x[ok], row[ok])
 
+    def color(self, name: str) -> QColor:
+        return QColor(self.colors[name]) if name in self.colors else strategy_color(name)
+
     def _create(self, strategy: str) -> dict:
-        color = strategy_color(strategy)
+        color = self.color(strategy)
         low = pg.PlotDataItem(pen=pg.mkPen(None))
         high = pg.PlotDataItem(pen=pg.mkPen(None))
         band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(_with_alpha(color, 50)))
@@ -78,7 +82,7 @@ class CurvePlot(pg.PlotWidget):
         """Thicker mean lines for a projector (lecture mode)."""
         self.line_width = width
         for strategy, items in self._items.items():
-            items["mean"].setPen(pg.mkPen(strategy_color(strategy), width=width))
+            items["mean"].setPen(pg.mkPen(self.color(strategy), width=width))
 
     def add_reference(self, value: float, label: str) -> None:
         """A dashed horizontal line, e.g. the pool's base rate of a group."""
