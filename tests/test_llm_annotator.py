@@ -235,3 +235,18 @@ def test_the_key_goes_to_the_keyring_and_is_used_from_there(qtbot, tmp_path, mon
         assert "no usable OS keyring" in panel.connection_label.text()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_several_answers_at_one_temperature_come_in_one_request_with_n(tmp_path):
+    with StubServer(always("d")) as server:
+        labels, _, _ = run_once(tmp_path / "a.sqlite", llm_config(server, temperatures=[0.7]))
+        assert sources(labels) == ["llm"] * 4
+        assert len(server.requests) == 4 and all(r["n"] == 3 for r in server.requests)
+
+    def ignores_n(request, index):
+        return Reply(contents=['{"label": "d"}'])  # one choice, whatever n asked for
+
+    with StubServer(ignores_n) as server:
+        labels, _, _ = run_once(tmp_path / "b.sqlite", llm_config(server, temperatures=[0.7]))
+        assert sources(labels) == ["llm"] * 4  # three answers each, by separate requests
+        assert len(server.requests) == 4 * 3

@@ -93,6 +93,7 @@ class LLMAnnotator(Annotator):
         self._ready: list[Answer] = []
         self._logged_failures: set[str] = set()
         self._json_schema = True  # dropped once the endpoint refuses structured output
+        self._use_n = True  # dropped once the endpoint ignores or refuses n
 
     def _make_client(self):
         import openai
@@ -185,18 +186,31 @@ class LLMAnnotator(Annotator):
         return temperatures[index % len(temperatures)]
 
     def _ask(self, sample: int, keys: list[str], cached: dict[str, str | None]) -> _Votes:
-        result = _Votes(sample, [])
+        result = _Votes(sample, [None] * len(keys))
         url = image_data_url(self.images[sample])
+        missing: dict[float, list[int]] = {}  # temperature -> sample indices still to ask
         for index, key in enumerate(keys):
-            raw = cached.get(key)
-            if raw is None:
-                raw = self._call(url, self._temperature(index), result)
-                if raw is not None:
-                    result.fresh[key] = raw
-            result.votes.append(parse_label(raw, self.classes) if raw is not None else None)
+            if cached.get(key) is not None:
+                result.votes[index] = parse_label(cached[key], self.classes)
+            else:
+                missing.setdefault(self._temperature(index), []).append(index)
+        for temperature, indices in missing.items():
+            # One request with n answers where the endpoint honours n; separate requests for the rest.
+            answers = self._call(url, temperature, result, n=len(indices) if self._use_n else 1)
+            if 1 < len(indices) and 0 < len(answers) < len(indices):
+                self._use_n = False
+            while answers and len(answers) < len(indices):
+                more = self._call(url, temperature, result, n=1)
+                if not more:
+                    break
+                answers += more
+            for index, raw in zip(indices, answers):
+                result.fresh[keys[index]] = raw
+                result.votes[index] = parse_label(raw, self.classes)
         return result
 
-    def _call(self, url: str, temperature: float, result: _Votes) -> str | None:
+    def _call(self, url: str, temperature: float, result: _Votes, n: int = 1) -> list[str]:
+        """The answers' texts; an empty list when the request failed."""
         import openai
 
         messages = [
@@ -207,6 +221,8 @@ class LLMAnnotator(Annotator):
             ]},
         ]
         options = dict(model=self.settings.model, messages=messages, temperature=temperature, max_tokens=20)
+        if n > 1:
+            options["n"] = n
         if self._json_schema:
             options["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "label", "strict": True, "schema": {
@@ -218,7 +234,10 @@ class LLMAnnotator(Annotator):
         except openai.BadRequestError as err:
             if "response_format" in options and "response_format" in str(err):
                 self._json_schema = False  # tolerant parsing from now on (other threads may have seen it too)
-                return self._call(url, temperature, result)
+                return self._call(url, temperature, result, n)
+            if "n" in options and "'n'" in str(err):
+                self._use_n = False  # an endpoint that rejects n outright
+                return self._call(url, temperature, result, 1)
             return self._failure("bad request", err)
         except openai.APITimeoutError as err:
             return self._failure("timeout", err)
@@ -235,14 +254,14 @@ class LLMAnnotator(Annotator):
                             result.usage[1] + (response.usage.completion_tokens or 0))
         if not response.choices:
             return self._failure("empty choices", "the response had no choices")
-        return response.choices[0].message.content or ""
+        return [choice.message.content or "" for choice in response.choices[:n]]
 
-    def _failure(self, kind: str, detail) -> None:
-        """One log line per kind of failure, however often it happens."""
+    def _failure(self, kind: str, detail) -> list[str]:
+        """One log line per kind of failure, however often it happens; no answers."""
         if kind not in self._logged_failures:
             self._logged_failures.add(kind)
             log.warning("LLM annotator: %s (%s); the sample goes to a human", kind, str(detail).splitlines()[0][:200])
-        return None
+        return []
 
 
 KEYRING_SERVICE = "alstudio"
