@@ -250,3 +250,19 @@ def test_several_answers_at_one_temperature_come_in_one_request_with_n(tmp_path)
         labels, _, _ = run_once(tmp_path / "b.sqlite", llm_config(server, temperatures=[0.7]))
         assert sources(labels) == ["llm"] * 4  # three answers each, by separate requests
         assert len(server.requests) == 4 * 3
+
+
+def test_the_workbench_shows_the_llm_accounting(qtbot):
+    from alstudio.gui.main_window import MainWindow
+
+    with StubServer(always("a")) as server:
+        window = MainWindow(llm_config(server), workers=1)
+        window.show()
+        try:
+            with qtbot.waitSignal(window.controller.done, timeout=120_000):
+                window.start()
+            text = window.llm_label.text()
+            assert text.startswith("LLM: ") and "flagged to you" in text and "$" in text
+        finally:
+            window.controller.stop(wait=True)
+            window.close()

@@ -76,6 +76,11 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self.statusBar().setObjectName("statusBar")
+        self.llm_label = QLabel("", objectName="llmAccountingLabel")
+        self.llm_label.setAccessibleName("LLM annotator accounting")
+        self.llm_label.setToolTip("The LLM annotator in this run: answers accepted, images flagged to you, "
+                                  "agreement with the true class where known, and the cost so far")
+        self.statusBar().addPermanentWidget(self.llm_label)
         self._show_config(config)
         self._update_title()
         self._set_state("idle")
@@ -381,6 +386,12 @@ class MainWindow(QMainWindow):
 
     def _on_cycle_result(self, payload: dict) -> None:
         self.rows.append(payload["row"])
+        row = payload["row"]
+        if self.config.annotator.kind == "llm":
+            agreement = row["llm_accuracy"]
+            agreement_text = "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
+            self.llm_label.setText(f"LLM: {row['llm_labels']} labels, {row['flagged']} flagged to you, "
+                                   f"agreement {agreement_text}, ${row['llm_cost_usd']:.4f}")
         self._redraw()
         cycles = self.config.active.cycles
         self.cycle_counter.setText(f"{payload['run']} — cycle {payload['cycle']} of {cycles} — "
