@@ -18,8 +18,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check alstudio tests benchmarks
 	$(BIN)/lint-imports
 
+# The figures in docs/benchmarks.md (several minutes on a 2-core CPU).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generation.py
+	$(BIN)/python benchmarks/engine.py --lecture
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_responsiveness.py --cycles 4
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-packages
