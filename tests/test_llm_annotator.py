@@ -266,3 +266,4 @@ def test_the_workbench_shows_the_llm_accounting(qtbot):
         finally:
             window.controller.stop(wait=True)
             window.close()
+            window.deleteLater()

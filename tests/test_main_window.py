@@ -18,6 +18,16 @@ def tiny_config(**sections):
     return configs.validate(data)
 
 
+@pytest.fixture(autouse=True)
+def no_unexpected_modal_dialogs(monkeypatch):
+    """A modal message box offscreen would wait forever for a click: make one an error instead."""
+    def unexpected(*args, **kwargs):
+        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
+
+    for name in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, unexpected)
+
+
 @pytest.fixture
 def window(qtbot):
     """Windows are closed here, after their runs are stopped (closing a running one would ask first)."""
