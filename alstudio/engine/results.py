@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.bias import cell_counts, group_shares, minority_cells
+from .data.bias import minority_cells, pool_counts
 from .experiment import Experiment, write_json
 from .journal import Journal
 from .loop import LABEL_SOURCES
@@ -58,8 +58,7 @@ def collect_rows(experiment: Experiment) -> list[dict]:
 def pool_minority_share(dataset_config) -> float:
     """The pool's base rate of minority cells, to compare what strategies acquire against."""
     d = dataset_config
-    shares = group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups))
-    counts = cell_counts(d.pool_size, shares)
+    counts = pool_counts(d)
     return float(counts[minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))].sum() / counts.sum())
 
 

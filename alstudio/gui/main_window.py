@@ -113,14 +113,19 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             panel.changed.connect(self._on_panel_changed)
 
-    def _build_plots(self) -> None:
-        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy")
+    def _make_result_plots(self) -> None:
+        """Fresh learning-curve, fairness and acquisition plots for the current config."""
+        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy",
+                                       line_width=self._line_width())
         self.learning_plot.setObjectName("learningCurvePlot")
         self.learning_plot.setAccessibleName("Learning curve")
         self.fairness_plot = FairnessPlot()
         self.fairness_plot.setAccessibleName("Fairness plot")
         self.acquisition_plot = AcquisitionPlot(self.config.dataset)
         self.acquisition_plot.setAccessibleName("Acquisition plot")
+
+    def _build_plots(self) -> None:
+        self._make_result_plots()
         self.gallery = QueryGallery()
         self.gallery.setAccessibleName("Last queried batch")
         self.cycle_counter = QLabel("", objectName="cycleCounter", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -417,12 +422,7 @@ class MainWindow(QMainWindow):
         for old in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
             central_grid.removeWidget(old)
             old.deleteLater()
-        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy",
-                                       line_width=self._line_width())
-        self.learning_plot.setObjectName("learningCurvePlot")
-        self.learning_plot.setAccessibleName("Learning curve")
-        self.fairness_plot = FairnessPlot()
-        self.acquisition_plot = AcquisitionPlot(self.config.dataset)
+        self._make_result_plots()
         central_grid.addWidget(self.learning_plot, 1, 0)
         central_grid.addWidget(self.fairness_plot, 1, 1)
         central_grid.addWidget(self.acquisition_plot, 2, 0)

@@ -55,6 +55,12 @@ def cell_counts(n: int, shares: np.ndarray) -> np.ndarray:
     return np.stack([largest_remainder(k, row) for k, row in zip(per_class, shares)])
 
 
+def pool_counts(dataset_config) -> np.ndarray:
+    """[n_classes, n_groups] image counts of the pool a DatasetConfig describes (exactly what is generated)."""
+    d = dataset_config
+    return cell_counts(d.pool_size, group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups)))
+
+
 def plan_split(counts: np.ndarray, rng: np.random.Generator) -> SplitPlan:
     classes, groups = np.nonzero(np.ones_like(counts))
     reps = counts[classes, groups]

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPen
 
-from ...engine.data.bias import cell_counts, group_shares
+from ...engine.data.bias import pool_counts
 from ...engine.results import curves
 from .curves import CurvePlot, strategy_color
 from .fairness import export_plot
@@ -27,8 +27,7 @@ _SAME_HEIGHT = 4.0  # percentage points: closer base-rate lines get their labels
 
 def pool_group_rates(dataset_config) -> np.ndarray:
     """Each group's share of the pool, from the exact counts the generator uses."""
-    d = dataset_config
-    counts = cell_counts(d.pool_size, group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups)))
+    counts = pool_counts(dataset_config)
     return counts.sum(axis=0) / counts.sum()
 
 
