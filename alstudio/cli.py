@@ -109,7 +109,7 @@ def _format_metric(value) -> str:
 
 
 def _drive(experiment) -> int:
-    from .engine.loop import CycleResult, Failed, Finished, Progress
+    from .engine.loop import AwaitingLabels, CycleResult, Failed, Finished, Progress
     from .engine.results import summarize, write_results
     from .engine.runner import run_experiment
     from .textprogress import ProgressBar
@@ -121,8 +121,9 @@ def _drive(experiment) -> int:
     print(f"{len(runs)} runs ({', '.join(experiment.strategies)} x {experiment.n_seeds} seeds), "
           f"{cycles} cycles each; journals in {experiment.folder / 'runs'}")
     failed = False
+    waiting = 0
     try:
-        for spec, event in run_experiment(experiment, dataset, annotator_for=_annotator_for):
+        for spec, event in run_experiment(experiment, dataset, annotator_for=_annotators_for(experiment)):
             done = runs.index(spec) * (cycles + 1)
             if isinstance(event, Progress):
                 bar.label = f"{spec.label}: cycle {event.cycle}/{cycles} {event.stage}"
@@ -138,6 +139,11 @@ def _drive(experiment) -> int:
                 print(f"alstudio: error: {spec.label} failed: {event.message}", file=sys.stderr)
                 print(event.traceback, file=sys.stderr)
                 failed = True
+            elif isinstance(event, AwaitingLabels):
+                bar.close()
+                waiting += 1
+                print(f"{spec.label:>22}  cycle {event.cycle:>3}  waits for you: {len(event.samples)} sample(s) the LLM "
+                      f"was unsure of")
             elif isinstance(event, Finished):
                 bar.close()
     finally:
@@ -149,6 +155,9 @@ def _drive(experiment) -> int:
               f"area under curve {aulc['mean']:.3f} ± {aulc['std']:.3f}, final PPV gap {gap['mean']:.3f} ± "
               f"{gap['std']:.3f} ({entry['seeds']} seeds)")
     print(f"wrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}")
+    if waiting:
+        print(f"{waiting} run(s) wait for your labels: open {experiment.folder} in the workbench "
+              f"(alstudio gui, File > Open experiment) and press Resume")
     return 1 if failed else 0
 
 
@@ -163,9 +172,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.annotator.kind == "human":
         raise UserInputError("annotator.kind 'human' needs the workbench (alstudio gui); `alstudio run` "
                              "supports oracle, noisy and llm")
-    if config.annotator.kind == "llm" and args.human != "oracle":
+    if config.annotator.kind == "llm" and args.human is None:
         raise UserInputError("annotator.kind 'llm' in `alstudio run` needs --human oracle (the ground truth "
-                             "answers the samples the LLM is unsure of)")
+                             "answers the samples the LLM is unsure of) or --human defer (they wait for you "
+                             "in the workbench)")
     strategies = [s.strip() for s in args.strategies.split(",")] if args.strategies else [config.active.strategy]
     if "learning_loss" in strategies:
         from .engine.models.trunks import TRUNKS
@@ -173,15 +183,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not TRUNKS[config.model.architecture]().map_channels:
             raise UserInputError(f"--strategies learning_loss needs feature maps, which model.architecture "
                                  f"{config.model.architecture!r} does not give")
-    experiment = Experiment.create(args.out, config, strategies, args.seeds, force=args.force)
+    experiment = Experiment.create(args.out, config, strategies, args.seeds, force=args.force,
+                                   flagged_to=args.human or "oracle")
     return _drive(experiment)
 
 
-def _annotator_for(config, seed):
-    """CLI runs answer what the LLM annotator flags with the ground truth."""
-    from .engine.annotators import SimulatedHumanAnnotator, build_annotator
+def _annotators_for(experiment):
+    """What the LLM annotator flags: the ground truth answers it, or it waits for the workbench."""
+    from .engine.annotators import DeferredHumanAnnotator, SimulatedHumanAnnotator, build_annotator
 
-    return build_annotator(config, seed, flagged_to=SimulatedHumanAnnotator())
+    person = DeferredHumanAnnotator if experiment.flagged_to == "defer" else SimulatedHumanAnnotator
+    return lambda config, seed: build_annotator(config, seed, flagged_to=person())
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -258,8 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=1, metavar="N", help="repetitions, seeds derived from active.seed")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
     run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
-    run.add_argument("--human", choices=["oracle"], help="with the llm annotator: who answers flagged samples "
-                     "(oracle: the ground truth, recorded as human_simulated)")
+    run.add_argument("--human", choices=["oracle", "defer"], help="with the llm annotator: who answers flagged "
+                     "samples (oracle: the ground truth, recorded as human_simulated; defer: they stay pending "
+                     "in the journal and the run waits until you label them in the workbench)")
     run.set_defaults(handler=cmd_run)
 
     resume = commands.add_parser("resume", help="continue an interrupted experiment")

@@ -156,6 +156,10 @@ class AnnotatorConfig(_Section):
     max_concurrency: int = Field(4, ge=1, le=64)
     price_input: float = Field(0.15, ge=0.0)  # USD per million input tokens
     price_output: float = Field(0.60, ge=0.0)  # USD per million output tokens
+    # Demonstrations in the prompt, taken from samples people (or the ground truth) labelled:
+    # none (zero-shot), random ones, or those most similar to the image by the model's trunk features.
+    few_shot: int = Field(0, ge=0, le=16)
+    few_shot_selection: Literal["random", "similar"] = "similar"
 
     @field_validator("temperatures")
     @classmethod

@@ -1,7 +1,8 @@
 """An experiment folder: the config, which strategies x seeds it runs, and one journal per run.
 
     DIR/experiment.toml      the resolved config
-    DIR/experiment.json      strategies, seed count, derived run seeds, alstudio version
+    DIR/experiment.json      strategies, seed count, derived run seeds, who answers what an LLM
+                             flags (oracle or defer, for headless runs), alstudio version
     DIR/runs/<strategy>-seed<k>/journal.sqlite (+ checkpoints/)
     DIR/metrics.csv, DIR/summary.json   rewritten from the journals after every run
 """
@@ -50,10 +51,11 @@ class Experiment:
     config: configs.ExperimentConfig
     strategies: tuple[str, ...]
     n_seeds: int
+    flagged_to: str = "oracle"  # headless runs: the ground truth answers what the LLM flags, or "defer"
 
     @classmethod
     def create(cls, folder: str | Path, config: configs.ExperimentConfig, strategies: list[str],
-               n_seeds: int, force: bool = False) -> Experiment:
+               n_seeds: int, force: bool = False, flagged_to: str = "oracle") -> Experiment:
         folder = Path(folder)
         unknown = [s for s in strategies if s not in STRATEGIES]
         if unknown:
@@ -78,9 +80,9 @@ class Experiment:
         folder.mkdir(exist_ok=True)
         configs.save(config, folder / "experiment.toml")
         meta = {"strategies": list(strategies), "seeds": n_seeds, "alstudio": __version__,
-                "run_seeds": [run_seed(config.active.seed, i) for i in range(n_seeds)]}
+                "run_seeds": [run_seed(config.active.seed, i) for i in range(n_seeds)], "flagged_to": flagged_to}
         write_json(folder / "experiment.json", meta)
-        return cls(folder, config, tuple(strategies), n_seeds)
+        return cls(folder, config, tuple(strategies), n_seeds, flagged_to)
 
     @classmethod
     def open(cls, folder: str | Path) -> Experiment:
@@ -91,10 +93,11 @@ class Experiment:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             strategies, n_seeds = tuple(meta["strategies"]), int(meta["seeds"])
+            flagged_to = str(meta.get("flagged_to", "oracle"))
         except (ValueError, KeyError, TypeError):
             raise UserInputError(f"{meta_path}: damaged experiment description") from None
         config = configs.load(folder / "experiment.toml")
-        return cls(folder, config, strategies, n_seeds)
+        return cls(folder, config, strategies, n_seeds, flagged_to)
 
     def runs(self) -> list[RunSpec]:
         """Seed by seed, every strategy within a seed: after the first round all curves are on screen."""

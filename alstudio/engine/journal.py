@@ -34,7 +34,7 @@ from .errors import ConfigError, UserInputError
 
 SCHEMA_VERSION = 1
 SOURCES = ("initial", "oracle", "noisy", "human", "human_simulated", "llm")
-STATUSES = ("running", "finished", "stopped", "failed")
+STATUSES = ("running", "finished", "stopped", "failed", "waiting")  # waiting: for a person's labels
 
 _TABLES = ("meta", "labels", "queries", "cycles", "events", "llm_cache")
 _SCHEMA = (
@@ -444,6 +444,17 @@ class Journal:
         rows = self._db.execute(sql + " ORDER BY id", args)
         return [{"id": i, "time": t, "kind": k, "payload": None if p is None else json.loads(p)}
                 for i, t, k, p in rows]
+
+    # ---- annotator state ----------------------------------------------------------------------
+
+    def get_state(self, name: str) -> dict | None:
+        """A small JSON document an annotator keeps across resumes (its counters)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"state.{name}",)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_state(self, name: str, value: dict) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (f"state.{name}", _dumps(value)))
 
     # ---- LLM cache ----------------------------------------------------------------------------
 

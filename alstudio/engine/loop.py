@@ -25,7 +25,7 @@ from .journal import Journal, fingerprint
 from .metrics import classification_metrics, labelled_composition
 from .models import ActiveModel, build_model
 from .strategies import ScoringContext, get_strategy
-from .training import Stopped, device_description, fit, pick_device, probabilities, to_tensor
+from .training import Stopped, device_description, fit, pick_device, predict_features, probabilities, to_tensor
 
 LABEL_SOURCES = ("initial", "oracle", "noisy", "human", "human_simulated", "llm")
 _INIT, _TRAIN, _QUERY, _EVAL, _INITIAL_LABELS = range(5)
@@ -66,6 +66,20 @@ class NeedLabels:
 @dataclass(frozen=True)
 class Finished:
     cycles: int
+
+
+@dataclass(frozen=True)
+class AwaitingLabels:
+    """The run stopped for now: these samples wait for a person in a later session (journal status 'waiting')."""
+
+    cycle: int
+    samples: tuple[int, ...]
+
+
+class _Deferred(Exception):
+    def __init__(self, cycle: int, samples: list[int]):
+        super().__init__(cycle, samples)
+        self.event = AwaitingLabels(cycle, tuple(sorted(samples)))
 
 
 @dataclass(frozen=True)
@@ -217,6 +231,14 @@ class _Run:
         metrics["label_accuracy"] = float(np.mean(given == pool.classes[samples])) if len(samples) else float("nan")
         return metrics
 
+    def features_after(self, cycle: int):
+        """pool indices -> trunk features of the cycle's saved model (loaded only when asked for)."""
+        def features(indices: np.ndarray) -> np.ndarray:
+            model = self.load_model(cycle)
+            chosen = self.pool_x[torch.from_numpy(np.asarray(indices, dtype=np.int64)).to(self.device)]
+            return predict_features(model, chosen).cpu().numpy()
+        return features
+
     # -- querying --------------------------------------------------------------------------------
     def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
         active = self.config.active
@@ -245,6 +267,9 @@ class _Run:
                   for s, sc in zip(samples, scores) if int(s) not in known]
         if not wanted:
             return
+        # What was labelled before this batch: a resumed run offers the same as an uninterrupted one.
+        before = {s: (label, source) for s, (label, source, c) in known.items() if c <= cycle}
+        self.annotator.use_context(before, self.features_after(cycle))
         self.annotator.request(wanted)
         remaining = {item.sample for item in wanted}
         announced: set[int] = set()
@@ -259,6 +284,8 @@ class _Run:
             if not remaining and self.annotator.batch_closed:
                 break
             waiting = set(self.annotator.awaiting_human()) & remaining
+            if waiting and waiting == remaining and self.annotator.defers_to_later:
+                raise _Deferred(cycle, sorted(waiting))  # every other answer is in; these wait for later
             if waiting - announced:
                 announced |= waiting
                 yield NeedLabels(cycle, tuple(item for item in wanted if item.sample in waiting),
@@ -313,7 +340,8 @@ def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
     """Iterate to drive one run.
 
     control.stop() ends the generator quietly with the journal marked 'stopped' (so does closing
-    the generator); an error yields Failed with its traceback and marks the journal 'failed'.
+    the generator); samples an annotator defers to a later session end it with AwaitingLabels and
+    the journal marked 'waiting'; an error yields Failed with its traceback and marks the journal 'failed'.
     """
     control = control or RunControl()
     try:
@@ -325,6 +353,10 @@ def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
                 journal.set_status("finished")
                 journal.log_event("finished")
             yield event
+    except _Deferred as deferred:
+        journal.set_status("waiting")
+        journal.log_event("awaiting labels", {"cycle": deferred.event.cycle, "samples": list(deferred.event.samples)})
+        yield deferred.event
     except (Stopped, GeneratorExit, KeyboardInterrupt) as reason:
         journal.set_status("stopped")
         if not isinstance(reason, Stopped):

@@ -54,3 +54,17 @@ def unfinished_runs(experiment: Experiment) -> list[RunSpec]:
             if journal.status != "finished":
                 pending.append(spec)
     return pending
+
+
+def samples_awaiting_labels(experiment: Experiment) -> int:
+    """How many samples deferred runs (status 'waiting') hold for a person to label."""
+    count = 0
+    for spec in experiment.runs():
+        if not spec.journal_path.exists():
+            continue
+        with Journal.open(spec.journal_path) as journal:
+            if journal.status == "waiting":
+                deferred = journal.events("awaiting labels")
+                labels = journal.labels()
+                count += sum(1 for s in deferred[-1]["payload"]["samples"] if s not in labels) if deferred else 0
+    return count

@@ -25,7 +25,7 @@ from ..engine.errors import ConfigError, UserInputError
 from ..engine.experiment import Experiment
 from ..engine.paths import experiments_dir
 from ..engine.results import collect_rows, curves, write_metrics_csv
-from ..engine.runner import unfinished_runs
+from ..engine.runner import samples_awaiting_labels, unfinished_runs
 from .dialogs.labeling import LabelingDialog, LabelItem
 from .garbage import collect_on_gui_thread
 from .panels.annotator import AnnotatorPanel
@@ -305,6 +305,7 @@ class MainWindow(QMainWindow):
             experiment = Experiment.open(folder)
             rows = collect_rows(experiment)
             pending = unfinished_runs(experiment)
+            awaiting = samples_awaiting_labels(experiment)
         except UserInputError as err:
             QMessageBox.warning(self, "Cannot open experiment", str(err))
             return
@@ -317,7 +318,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         if pending:
             self.start_action.setText("Resume")
-            self.statusBar().showMessage(f"{len(pending)} unfinished run(s): press Resume to continue them")
+            waits = f"; {awaiting} sample(s) the LLM was unsure of wait for your labels" if awaiting else ""
+            self.statusBar().showMessage(f"{len(pending)} unfinished run(s){waits}: press Resume to continue them")
         else:
             self.statusBar().showMessage("This experiment is finished")
 

@@ -1,9 +1,9 @@
-"""Annotators: oracle (ground truth), noisy (simulated), human (answers arrive later)."""
+"""Annotators: oracle (ground truth), noisy (simulated), human (answers arrive later), llm."""
 
 from __future__ import annotations
 
 from .base import RETRACTED, Annotator, Answer, QueryItem
-from .human import HumanAnnotator
+from .human import DeferredHumanAnnotator, HumanAnnotator
 from .llm import LLMAnnotator
 from .simulated import NoisyAnnotator, OracleAnnotator, SimulatedHumanAnnotator, SimulatedLLMAnnotator
 
@@ -24,5 +24,5 @@ def build_annotator(config, seed: int, flagged_to: Annotator | None = None) -> A
     return LLMAnnotator(kind, config.dataset.classes, flagged_to)
 
 
-__all__ = ["RETRACTED", "Annotator", "Answer", "HumanAnnotator", "LLMAnnotator", "NoisyAnnotator", "OracleAnnotator",
+__all__ = ["RETRACTED", "Annotator", "Answer", "DeferredHumanAnnotator", "HumanAnnotator", "LLMAnnotator", "NoisyAnnotator", "OracleAnnotator",
            "QueryItem", "SimulatedHumanAnnotator", "SimulatedLLMAnnotator", "build_annotator"]

@@ -53,6 +53,16 @@ class Annotator:
     def attach(self, journal, dataset) -> None:
         """Called once by the loop before the first request; most annotators need neither."""
 
+    def use_context(self, labelled: dict[int, tuple[int, str]], features) -> None:
+        """Before each request the loop offers what was labelled before this batch (sample -> (label,
+        source)) and `features(pool_indices) -> [n, d]`, the queried cycle's trunk features: the LLM
+        annotator picks demonstrations from them. Most annotators ignore both."""
+
+    @property
+    def defers_to_later(self) -> bool:
+        """Whether samples awaiting a person wait for a later session instead of holding up the run."""
+        return False
+
     @property
     def batch_closed(self) -> bool:
         """Whether the loop may go on once every item is answered (a human may still undo)."""

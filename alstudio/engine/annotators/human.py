@@ -47,3 +47,26 @@ class HumanAnnotator(Annotator):
                 answers.append(self._answers.get_nowait())
             except queue.Empty:
                 return answers
+
+
+class DeferredHumanAnnotator(Annotator):
+    """Nobody answers now: the samples stay pending in the journal, and the run waits, until a
+    person labels them in a later workbench session (`alstudio run --human defer`)."""
+
+    source = "human"
+
+    def __init__(self):
+        self.pending: list[int] = []
+
+    def request(self, items: list[QueryItem]) -> None:
+        self.pending.extend(item.sample for item in items)
+
+    def poll(self) -> list[Answer]:
+        return []
+
+    def awaiting_human(self) -> list[int]:
+        return list(self.pending)
+
+    @property
+    def defers_to_later(self) -> bool:
+        return True

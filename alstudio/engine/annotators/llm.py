@@ -5,7 +5,9 @@ data URL with the list of classes; the answer must be exactly one class. Unanimo
 accepted with source "llm"; anything else (disagreement, an unparseable answer, an error, the
 deadline) flags the sample, and flagged samples go to the fallback annotator: a human in the
 workbench, the ground truth (source "human_simulated") or nobody (deferred) in the CLI.
-Raw responses are cached in the journal, so a resumed run makes no duplicate paid calls.
+Optional few-shot demonstrations come from samples a person (or the ground truth) labelled, never
+from the LLM's own answers. Raw responses are cached in the journal, so a resumed run makes no
+duplicate paid calls.
 """
 
 from __future__ import annotations
@@ -23,25 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from .accounting import Accounting
 from .base import Annotator, Answer, QueryItem
 
 log = logging.getLogger("alstudio.llm")
 IMAGE_PIXELS = 128  # synbols glyphs are 32x32: enlarge so a vision model sees strokes, not blur
 SYSTEM_PROMPT = ("You label images of single printed characters. Answer with the character shown, chosen from "
                  "the allowed classes, as JSON: {\"label\": \"<class>\"}.")
+UNTRUSTED_SOURCES = ("llm",)  # demonstrations must not teach the LLM its own mistakes
 
-
-@dataclass
-class Accounting:
-    requests: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    accepted: int = 0
-    flagged: int = 0
-    agreed_with_truth: int = 0  # of the accepted answers, when the truth is known
-
-    def cost(self, price_input: float, price_output: float) -> float:
-        return (self.tokens_in * price_input + self.tokens_out * price_output) / 1e6
+Shots = tuple[tuple[int, str], ...]  # demonstrations: (pool index, class name)
 
 
 @dataclass
@@ -88,6 +81,10 @@ class LLMAnnotator(Annotator):
         self.accounting = Accounting()
         self.cache_get = lambda key: None
         self.cache_put = lambda key, value: None
+        self._journal = None
+        self._seed = 0
+        self._labelled: dict[int, tuple[int, str]] = {}  # before this batch, from the loop: demonstrations
+        self._features = None  # pool indices -> trunk features, from the loop, for similar demonstrations
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="llm")
         self._running: dict[Future, tuple[QueryItem, float]] = {}
         self._ready: list[Answer] = []
@@ -106,19 +103,27 @@ class LLMAnnotator(Annotator):
         """Cache responses in the run's journal (called on the loop's thread, the journal's owner)."""
         self.cache_get, self.cache_put = journal.get_cached, journal.put_cached
         self.images = dataset.pool.images
+        self._journal, self._seed = journal, journal.seed
+        self.accounting = Accounting.restore(journal)  # a resumed run goes on counting
         if self.fallback is not None:
             self.fallback.attach(journal, dataset)
 
     # -- the annotator interface ----------------------------------------------------------------
+    def use_context(self, labelled: dict[int, tuple[int, str]], features) -> None:
+        self._labelled, self._features = labelled, features
+
     def request(self, items: list[QueryItem]) -> None:
+        demonstrations = self._demonstrations([item.sample for item in items])
         for item in items:
-            keys = [self._cache_key(item.sample, index) for index in range(self.settings.samples)]
+            shots = demonstrations.get(item.sample, ())
+            keys = [self._cache_key(item.sample, index, shots) for index in range(self.settings.samples)]
             cached = {key: self.cache_get(key) for key in keys}
-            future = self._pool.submit(self._ask, item.sample, keys, cached)
+            future = self._pool.submit(self._ask, item.sample, keys, cached, shots)
             self._running[future] = (item, time.monotonic())
 
     def poll(self) -> list[Answer]:
         now = time.monotonic()
+        decided = False
         for future, (item, started) in list(self._running.items()):
             if future.done():
                 del self._running[future]
@@ -127,10 +132,14 @@ class LLMAnnotator(Annotator):
                     self.cache_put(key, raw)
                 self._count(votes)
                 self._decide(item, votes.votes)
+                decided = True
             elif now - started > self.settings.deadline:
                 del self._running[future]  # its thread finishes on its own; the answer is no longer wanted
                 self._failure("deadline", f"no answer within {self.settings.deadline:g} s")
                 self._decide(item, [None])
+                decided = True
+        if decided and self._journal is not None:
+            self.accounting.save(self._journal)
         if self.fallback is not None:
             self._ready.extend(self.fallback.poll())
         ready, self._ready = self._ready, []
@@ -139,6 +148,10 @@ class LLMAnnotator(Annotator):
     @property
     def batch_closed(self) -> bool:
         return self.fallback is None or self.fallback.batch_closed
+
+    @property
+    def defers_to_later(self) -> bool:
+        return self.fallback is not None and self.fallback.defers_to_later
 
     def awaiting_human(self) -> list[int]:
         return self.fallback.awaiting_human() if self.fallback is not None else []
@@ -150,21 +163,41 @@ class LLMAnnotator(Annotator):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def stats(self) -> dict:
-        a = self.accounting
-        return {"llm_requests": a.requests, "llm_tokens_in": a.tokens_in, "llm_tokens_out": a.tokens_out,
-                "llm_cost_usd": a.cost(self.settings.price_input, self.settings.price_output),
-                "llm_accepted": a.accepted, "flagged": a.flagged,
-                "llm_accuracy": a.agreed_with_truth / a.accepted if a.accepted else float("nan")}
+        return self.accounting.stats(self.settings.price_input, self.settings.price_output)
+
+    # -- demonstrations (on the loop's thread) ----------------------------------------------------
+    def _demonstrations(self, samples: list[int]) -> dict[int, Shots]:
+        """For each sample, `few_shot` labelled examples: random (seeded per sample) or the most
+        similar by cosine on the model's trunk features. Deterministic, so a resumed run builds
+        the same prompts and finds them in the cache."""
+        wanted = self.settings.few_shot
+        if not wanted or not samples:
+            return {}
+        labels = self._labelled
+        trusted = np.array(sorted(s for s, (_, source) in labels.items() if source not in UNTRUSTED_SOURCES),
+                           dtype=np.int64)
+        if not len(trusted):
+            return {}
+        wanted = min(wanted, len(trusted))
+        if self.settings.few_shot_selection == "similar" and self._features is not None:
+            features = np.asarray(self._features(np.concatenate([np.asarray(samples, dtype=np.int64), trusted])),
+                                  dtype=np.float64)
+            features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+            similarity = features[:len(samples)] @ features[len(samples):].T
+            chosen = {s: trusted[np.argsort(-similarity[i], kind="stable")[:wanted]] for i, s in enumerate(samples)}
+        else:
+            chosen = {s: np.random.default_rng([self._seed, s]).choice(trusted, wanted, replace=False)
+                      for s in samples}
+        return {s: tuple((int(d), self.classes[labels[int(d)][0]]) for d in picked) for s, picked in chosen.items()}
 
     # -- deciding -------------------------------------------------------------------------------
     def _decide(self, item: QueryItem, votes: list[str | None]) -> None:
         if votes and all(v is not None for v in votes) and len(set(votes)) == 1:
             label = self.classes.index(votes[0])
-            self.accounting.accepted += 1
-            self.accounting.agreed_with_truth += int(label == item.true_label)
+            self.accounting.decide(item.sample, True, label == item.true_label)
             self._ready.append(Answer(item.sample, label, self.source))
             return
-        self.accounting.flagged += 1
+        self.accounting.decide(item.sample, False, False)
         self.flagged_votes[item.sample] = votes
         if self.fallback is not None:
             self.fallback.request([item])
@@ -175,19 +208,37 @@ class LLMAnnotator(Annotator):
         self.accounting.tokens_out += votes.usage[1]
 
     # -- asking (on the pool's threads) ---------------------------------------------------------
-    def _cache_key(self, sample: int, index: int) -> str:
-        image_hash = hashlib.sha256(np.ascontiguousarray(self.images[sample]).tobytes()).hexdigest()[:16]
-        prompt_hash = hashlib.sha256((SYSTEM_PROMPT + "|" + ",".join(self.classes)).encode()).hexdigest()[:16]
+    def _image_hash(self, sample: int) -> str:
+        return hashlib.sha256(np.ascontiguousarray(self.images[sample]).tobytes()).hexdigest()[:16]
+
+    def _cache_key(self, sample: int, index: int, shots: Shots = ()) -> str:
+        prompt = SYSTEM_PROMPT + "|" + ",".join(self.classes)
+        if shots:  # the demonstrations are part of the prompt
+            prompt += "|" + ",".join(f"{self._image_hash(d)}={label}" for d, label in shots)
+        prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()[:16]
         temperature = self._temperature(index)
-        return f"{self.settings.model}|{prompt_hash}|{image_hash}|t={temperature:g}|s={index}"
+        return f"{self.settings.model}|{prompt_hash}|{self._image_hash(sample)}|t={temperature:g}|s={index}"
 
     def _temperature(self, index: int) -> float:
         temperatures = self.settings.temperatures
         return temperatures[index % len(temperatures)]
 
-    def _ask(self, sample: int, keys: list[str], cached: dict[str, str | None]) -> _Votes:
+    def _messages(self, sample: int, shots: Shots) -> list[dict]:
+        """System prompt, then each demonstration as a question the assistant answered, then the question."""
+        def question(index: int) -> dict:
+            return {"role": "user", "content": [
+                {"type": "text", "text": f"Allowed classes: {', '.join(self.classes)}. Which one is shown?"},
+                {"type": "image_url", "image_url": {"url": image_data_url(self.images[index]), "detail": "low"}},
+            ]}
+
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+        for demo, label in shots:
+            messages += [question(demo), {"role": "assistant", "content": json.dumps({"label": label})}]
+        return messages + [question(sample)]
+
+    def _ask(self, sample: int, keys: list[str], cached: dict[str, str | None], shots: Shots = ()) -> _Votes:
         result = _Votes(sample, [None] * len(keys))
-        url = image_data_url(self.images[sample])
+        messages = self._messages(sample, shots)
         missing: dict[float, list[int]] = {}  # temperature -> sample indices still to ask
         for index, key in enumerate(keys):
             if cached.get(key) is not None:
@@ -196,11 +247,11 @@ class LLMAnnotator(Annotator):
                 missing.setdefault(self._temperature(index), []).append(index)
         for temperature, indices in missing.items():
             # One request with n answers where the endpoint honours n; separate requests for the rest.
-            answers = self._call(url, temperature, result, n=len(indices) if self._use_n else 1)
+            answers = self._call(messages, temperature, result, n=len(indices) if self._use_n else 1)
             if 1 < len(indices) and 0 < len(answers) < len(indices):
                 self._use_n = False
             while answers and len(answers) < len(indices):
-                more = self._call(url, temperature, result, n=1)
+                more = self._call(messages, temperature, result, n=1)
                 if not more:
                     break
                 answers += more
@@ -209,17 +260,10 @@ class LLMAnnotator(Annotator):
                 result.votes[index] = parse_label(raw, self.classes)
         return result
 
-    def _call(self, url: str, temperature: float, result: _Votes, n: int = 1) -> list[str]:
+    def _call(self, messages: list[dict], temperature: float, result: _Votes, n: int = 1) -> list[str]:
         """The answers' texts; an empty list when the request failed."""
         import openai
 
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": [
-                {"type": "text", "text": f"Allowed classes: {', '.join(self.classes)}. Which one is shown?"},
-                {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
-            ]},
-        ]
         options = dict(model=self.settings.model, messages=messages, temperature=temperature, max_tokens=20)
         if n > 1:
             options["n"] = n
@@ -234,10 +278,10 @@ class LLMAnnotator(Annotator):
         except openai.BadRequestError as err:
             if "response_format" in options and "response_format" in str(err):
                 self._json_schema = False  # tolerant parsing from now on (other threads may have seen it too)
-                return self._call(url, temperature, result, n)
+                return self._call(messages, temperature, result, n)
             if "n" in options and "'n'" in str(err):
                 self._use_n = False  # an endpoint that rejects n outright
-                return self._call(url, temperature, result, 1)
+                return self._call(messages, temperature, result, 1)
             return self._failure("bad request", err)
         except openai.APITimeoutError as err:
             return self._failure("timeout", err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .accounting import Accounting
 from .base import Annotator, Answer, QueryItem
 
 
@@ -75,7 +76,13 @@ class SimulatedLLMAnnotator(Annotator):
         self.n_classes, self.seed, self.accuracy, self.samples = n_classes, seed, accuracy, samples
         self.fallback = flagged_to or SimulatedHumanAnnotator()
         self._ready: list[Answer] = []
-        self.accepted = self.flagged = self.agreed = 0
+        self.accounting = Accounting()
+        self._journal = None
+
+    def attach(self, journal, dataset) -> None:
+        self._journal = journal
+        self.accounting = Accounting.restore(journal)  # a resumed run goes on counting
+        self.fallback.attach(journal, dataset)
 
     def _votes(self, item: QueryItem) -> list[int]:
         rng = np.random.default_rng([self.seed, item.sample, 7])
@@ -91,18 +98,18 @@ class SimulatedLLMAnnotator(Annotator):
     def request(self, items: list[QueryItem]) -> None:
         for item in items:
             votes = self._votes(item)
-            if len(set(votes)) == 1:
-                self.accepted += 1
-                self.agreed += int(votes[0] == item.true_label)
+            accepted = len(set(votes)) == 1
+            self.accounting.decide(item.sample, accepted, votes[0] == item.true_label)
+            if accepted:
                 self._ready.append(Answer(item.sample, votes[0], self.source))
             else:
-                self.flagged += 1
                 self.fallback.request([item])
+        if self._journal is not None:
+            self.accounting.save(self._journal)
 
     def poll(self) -> list[Answer]:
         ready, self._ready = self._ready + self.fallback.poll(), []
         return ready
 
     def stats(self) -> dict:
-        return {"llm_accepted": self.accepted, "flagged": self.flagged, "llm_cost_usd": 0.0,
-                "llm_accuracy": self.agreed / self.accepted if self.accepted else float("nan")}
+        return self.accounting.stats()
