@@ -142,8 +142,8 @@ def _drive(experiment) -> int:
             elif isinstance(event, AwaitingLabels):
                 bar.close()
                 waiting += 1
-                print(f"{spec.label:>22}  cycle {event.cycle:>3}  waits for you: {len(event.samples)} sample(s) the LLM "
-                      f"was unsure of")
+                print(f"{spec.label:>22}  cycle {event.cycle:>3}  waits for you: {len(event.samples)} sample(s) "
+                      "the LLM was unsure of")
             elif isinstance(event, Finished):
                 bar.close()
     finally:
@@ -157,7 +157,7 @@ def _drive(experiment) -> int:
     print(f"wrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}")
     if waiting:
         print(f"{waiting} run(s) wait for your labels: open {experiment.folder} in the workbench "
-              f"(alstudio gui, File > Open experiment) and press Resume")
+              f"(alstudio gui, File > Open experiment folder) and press Resume")
     return 1 if failed else 0
 
 

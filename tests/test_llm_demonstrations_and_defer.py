@@ -148,3 +148,60 @@ def test_deferred_samples_wait_in_the_journal_and_the_run_waits_for_them(tmp_pat
     llm_labelled = {s for s, (_, source, _) in labels.items() if source == "llm"}
     assert llm_labelled | set(waiting.samples) == queried
     assert [c["cycle"] for c in cycles] == [0]  # no training on a half-labelled batch
+
+
+def write_llm_config(path, server):
+    path.write_text(
+        "[dataset]\npool_size = 80\ntest_size = 20\nresolution = 16\nbias = \"correlation\"\n"
+        "[training]\nepochs = 1\nbatch_size = 8\n"
+        "[active]\ninitial_labels = 8\nquery_size = 4\ncycles = 1\nmc_samples = 4\n"
+        f'[annotator]\nkind = "llm"\nbase_url = "{server.base_url}"\nmodel = "stub-vision"\nrequest_timeout = 2.0\n')
+    return path
+
+
+def test_deferred_cli_runs_are_finished_by_a_person_in_the_workbench(tmp_path, capsys, qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from alstudio.gui.main_window import MainWindow
+
+    for name in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: (_ for _ in ()).throw(AssertionError(a[1:3])))
+    out = tmp_path / "exp"
+    with StubServer(by_image) as server:
+        config = write_llm_config(tmp_path / "llm.toml", server)
+        assert main(["run", str(config), "--out", str(out), "--human", "defer"]) == 0
+        printed = capsys.readouterr().out
+        assert "wait for your labels" in printed and str(out) in printed
+        calls = len(server.requests)
+        # A headless resume cannot label them either: the run keeps waiting, without paying again.
+        assert main(["resume", str(out)]) == 0
+        assert len(server.requests) == calls
+        journal_path = next(out.glob("runs/*/journal.sqlite"))
+        with Journal.open(journal_path) as journal:
+            assert journal.status == "waiting"
+            deferred = journal.events("awaiting labels")[-1]["payload"]["samples"]
+
+        window = MainWindow(tiny_config(), workers=1)
+        window.show()
+        try:
+            window.open_experiment(out)
+            assert f"{len(deferred)} sample(s) the LLM was unsure of" in window.statusBar().currentMessage()
+            window.start()
+            qtbot.waitUntil(lambda: window.labeling_dialog is not None, timeout=60_000)
+            dialog = window.labeling_dialog
+            assert sorted(tile.sample for tile in dialog.tiles) == sorted(deferred)
+            assert all(tile.votes.isVisibleTo(dialog) and "LLM:" in tile.votes.text() for tile in dialog.tiles)
+            with qtbot.waitSignal(window.controller.done, timeout=120_000):
+                for _ in deferred:
+                    qtbot.keyClick(dialog, Qt.Key.Key_A)
+                qtbot.keyClick(dialog, Qt.Key.Key_Return)
+        finally:
+            window.controller.stop(wait=True)
+            window.close()
+            window.deleteLater()
+        assert len(server.requests) == calls, "the workbench asked the LLM again for answers it had"
+    with Journal.open(journal_path) as journal:
+        assert journal.status == "finished"
+        labels = journal.labels()
+    assert {s: labels[s][:2] for s in deferred} == {s: (0, "human") for s in deferred}

@@ -35,7 +35,8 @@ PANEL_KEYS = {
     "model": ["architecture"],
     "training": ["epochs", "batch_size", "learning_rate", "optimizer", "reset_each_cycle", "grad_lambda", "device"],
     "active": ["strategy", "initial_labels", "query_size", "cycles", "mc_samples"],
-    "annotator": ["kind", "error_rate", "error_group", "error_group_rate"],
+    "annotator": ["kind", "error_rate", "error_group", "error_group_rate", "base_url", "model", "api_key_env",
+                  "samples", "few_shot", "few_shot_selection"],
 }
 # Far from the defaults in every panel-owned key, so the round trip cannot pass by leaving defaults alone.
 UNUSUAL = {
@@ -45,7 +46,9 @@ UNUSUAL = {
     "training": {"epochs": 3, "batch_size": 100, "learning_rate": 0.0003, "optimizer": "sgd",
                  "reset_each_cycle": False, "grad_lambda": 2.5, "device": "cpu"},
     "active": {"strategy": "coreset", "initial_labels": 7, "query_size": 9, "cycles": 30, "mc_samples": 5},
-    "annotator": {"kind": "noisy", "error_rate": 0.25, "error_group": "Manrope", "error_group_rate": 0.6},
+    "annotator": {"kind": "noisy", "error_rate": 0.25, "error_group": "Manrope", "error_group_rate": 0.6,
+                  "base_url": "http://127.0.0.1:8000/v1", "model": "qwen-vl", "api_key_env": "VLLM_KEY", "samples": 5,
+                  "few_shot": 4, "few_shot_selection": "random"},
 }
 PANELS = (DatasetPanel, StrategiesPanel, TrainingPanel, AnnotatorPanel)
 CONTROL_TYPES = (QComboBox, QSlider, QListWidget, QLineEdit, QSpinBox, QDoubleSpinBox, QCheckBox, QRadioButton,
@@ -414,3 +417,18 @@ def test_choosing_noisy_writes_kind_and_error_rates(qtbot):
     assert panel.findChild(QComboBox, "errorGroupBox").currentText() == "green"
     _click_radio(qtbot, panel.findChild(QRadioButton, "humanRadio"))
     assert _applied(panel)["annotator"]["kind"] == "human" and not rate.isEnabled()
+
+
+def test_llm_demonstrations_are_set_in_the_panel(qtbot):
+    panel = _panel(qtbot, AnnotatorPanel, _small())
+    _show_active(qtbot, panel)
+    _click_radio(qtbot, panel.findChild(QRadioButton, "llmRadio"))
+    shots = panel.findChild(QSpinBox, "fewShotSpin")
+    chosen = panel.findChild(QComboBox, "fewShotSelectionBox")
+    assert shots.text() == "none (zero-shot)" and not chosen.isEnabled()
+    with qtbot.waitSignal(panel.changed, timeout=1000):
+        shots.setValue(3)
+    assert chosen.isEnabled()
+    chosen.setCurrentIndex(chosen.findData("random"))
+    applied = _applied(panel)["annotator"]
+    assert (applied["kind"], applied["few_shot"], applied["few_shot_selection"]) == ("llm", 3, "random")

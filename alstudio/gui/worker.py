@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..engine.annotators import HumanAnnotator, build_annotator
 from ..engine.data import GenerationCancelled, load_or_generate
@@ -44,6 +44,8 @@ class _Worker(QObject):
         except Exception as err:  # shown in a dialog; the journals are consistent by construction
             self.failed.emit(str(err) or err.__class__.__name__, traceback.format_exc())
             self.done.emit(False)
+        finally:
+            self.moveToThread(QCoreApplication.instance().thread())  # to be deleted on the GUI thread
 
     def _run(self) -> None:
         experiment = self.experiment
@@ -151,7 +153,10 @@ class RunController(QObject):
         worker.cycle_result.connect(self._after_cycle)
         worker.done.connect(self._on_done)
         worker.done.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
+        # Not worker.deleteLater: deleting a Python-made QObject on the worker's thread needs the GIL
+        # while Qt holds a connection lock, and a GUI thread holding the GIL while it connects
+        # anything deadlocks against it. The worker comes home at the end of run() and dies here.
+        thread.finished.connect(self._forget_worker)
         self._thread, self._worker = thread, worker
         thread.start()
         self.state_changed.emit("running")
@@ -181,6 +186,11 @@ class RunController(QObject):
         if wait:
             self._thread.quit()
             self._thread.wait()
+
+    @Slot()
+    def _forget_worker(self) -> None:
+        if self._thread is not None and self._thread.isFinished():
+            self._worker = None
 
     def _after_cycle(self, payload: dict) -> None:
         if self.control.paused:  # a Step has just completed its cycle

@@ -24,5 +24,6 @@ def build_annotator(config, seed: int, flagged_to: Annotator | None = None) -> A
     return LLMAnnotator(kind, config.dataset.classes, flagged_to)
 
 
-__all__ = ["RETRACTED", "Annotator", "Answer", "DeferredHumanAnnotator", "HumanAnnotator", "LLMAnnotator", "NoisyAnnotator", "OracleAnnotator",
-           "QueryItem", "SimulatedHumanAnnotator", "SimulatedLLMAnnotator", "build_annotator"]
+__all__ = ["RETRACTED", "Annotator", "Answer", "DeferredHumanAnnotator", "HumanAnnotator", "LLMAnnotator",
+           "NoisyAnnotator", "OracleAnnotator", "QueryItem", "SimulatedHumanAnnotator", "SimulatedLLMAnnotator",
+           "build_annotator"]

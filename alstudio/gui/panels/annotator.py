@@ -29,6 +29,7 @@ KINDS = {
     "llm": ("&LLM", "A vision LLM on an OpenAI-compatible endpoint labels the images; answers it gives "
                     "inconsistently come to you in the labelling dialog, with its votes."),
 }
+SELECTIONS = {"similar": "most similar (model features)", "random": "at random"}
 _INDENT = 24  # explanations and options sit under their radio button's text
 
 
@@ -102,6 +103,15 @@ class AnnotatorPanel(SetupPanel):
         self.store_key_button.clicked.connect(self.store_key)
         self.samples_spin = describe(int_spin(AnnotatorConfig, "samples"), "llmSamplesSpin", "Answers per image",
                                      "How many answers per image the consistency check compares")
+        self.few_shot_spin = describe(int_spin(AnnotatorConfig, "few_shot"), "fewShotSpin", "Demonstrations",
+                                      "Labelled examples shown in each prompt (0: none), taken only from labels "
+                                      "a person or the ground truth gave")
+        self.few_shot_spin.setSpecialValueText("none (zero-shot)")
+        self.few_shot_box = describe(QComboBox(), "fewShotSelectionBox", "Demonstrations chosen",
+                                     "Random labelled examples, or those the current model finds most similar "
+                                     "(cosine on its trunk features)")
+        for value, text in SELECTIONS.items():
+            self.few_shot_box.addItem(text, value)
         self.test_button = describe(QPushButton("Test connection"), "testConnectionButton", "Test connection",
                                     "Ask the endpoint for its models: shows the round-trip time or what is wrong")
         self.connection_label = describe(QLabel(""), "connectionLabel", "Connection test result")
@@ -109,6 +119,9 @@ class AnnotatorPanel(SetupPanel):
         for edit in (self.endpoint_edit, self.model_edit, self.key_env_edit):
             edit.textEdited.connect(self._edited)
         self.samples_spin.valueChanged.connect(self._edited)
+        self.few_shot_spin.valueChanged.connect(self._edited)
+        self.few_shot_spin.valueChanged.connect(self._refresh_enabled)
+        self.few_shot_box.currentIndexChanged.connect(self._edited)
         self.test_button.clicked.connect(self.test_connection)
         form = form_layout()
         form.setContentsMargins(_INDENT, 0, 0, 4)
@@ -118,6 +131,8 @@ class AnnotatorPanel(SetupPanel):
         form.addRow("API &key:", self.key_edit)
         form.addRow("", self.store_key_button)
         form.addRow("&Answers per image:", self.samples_spin)
+        form.addRow("&Demonstrations:", self.few_shot_spin)
+        form.addRow("C&hosen:", self.few_shot_box)
         form.addRow(self.test_button, self.connection_label)
         self.llm_options.setLayout(form)
         self._connection_reply = _ConnectionReply(self)
@@ -173,6 +188,8 @@ class AnnotatorPanel(SetupPanel):
             self.model_edit.setText(a.model)
             self.key_env_edit.setText(a.api_key_env)
             self.samples_spin.setValue(a.samples)
+            self.few_shot_spin.setValue(a.few_shot)
+            self.few_shot_box.setCurrentIndex(self.few_shot_box.findData(a.few_shot_selection))
         self._refresh_enabled()
 
     def apply_to(self, data: dict) -> None:
@@ -185,6 +202,8 @@ class AnnotatorPanel(SetupPanel):
         a["model"] = self.model_edit.text().strip() or AnnotatorConfig().model
         a["api_key_env"] = self.key_env_edit.text().strip() or AnnotatorConfig().api_key_env
         a["samples"] = self.samples_spin.value()
+        a["few_shot"] = self.few_shot_spin.value()
+        a["few_shot_selection"] = self.few_shot_box.currentData()
 
     def kind(self) -> str:
         for kind, radio in self.radios.items():
@@ -223,6 +242,7 @@ class AnnotatorPanel(SetupPanel):
         noisy = self.kind() == "noisy"
         self.noisy_options.setEnabled(noisy)
         self.llm_options.setEnabled(self.kind() == "llm")
+        self.few_shot_box.setEnabled(self.few_shot_spin.value() > 0)
         self.error_group_box.setEnabled(noisy and self.error_group_check.isChecked())
         self.error_group_rate_spin.setEnabled(noisy and self.error_group_check.isChecked())
 
