@@ -189,10 +189,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _annotators_for(experiment):
-    """What the LLM annotator flags: the ground truth answers it, or it waits for the workbench."""
+    """What the LLM annotator flags: the ground truth answers it (--human oracle), or it waits for a
+    person in the workbench (--human defer, and experiments the workbench started)."""
     from .engine.annotators import DeferredHumanAnnotator, SimulatedHumanAnnotator, build_annotator
 
-    person = DeferredHumanAnnotator if experiment.flagged_to == "defer" else SimulatedHumanAnnotator
+    person = SimulatedHumanAnnotator if experiment.flagged_to == "oracle" else DeferredHumanAnnotator
     return lambda config, seed: build_annotator(config, seed, flagged_to=person())
 
 
@@ -213,7 +214,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import draw_report
 
     png = _writable(args.png, "--png")
-    print(f"wrote {draw_report(args.folder, png)}")
+    print(f"wrote {draw_report(args.folders, png)}")
     return 0
 
 
@@ -279,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("folder", metavar="DIR")
     resume.set_defaults(handler=cmd_resume)
 
-    report = commands.add_parser("report", help="draw an experiment's curves to a PNG (no display needed)")
-    report.add_argument("folder", metavar="DIR")
+    report = commands.add_parser("report", help="draw an experiment's curves to a PNG (no display needed); "
+                                 "several folders: their learning curves compared, also against labels from people")
+    report.add_argument("folders", nargs="+", metavar="DIR")
     report.add_argument("--png", required=True, metavar="FILE")
     report.set_defaults(handler=cmd_report)
 

@@ -2,7 +2,7 @@
 
     DIR/experiment.toml      the resolved config
     DIR/experiment.json      strategies, seed count, derived run seeds, who answers what an LLM
-                             flags (oracle or defer, for headless runs), alstudio version
+                             flags (oracle, defer, or human in the workbench), alstudio version
     DIR/runs/<strategy>-seed<k>/journal.sqlite (+ checkpoints/)
     DIR/metrics.csv, DIR/summary.json   rewritten from the journals after every run
 """
@@ -51,7 +51,7 @@ class Experiment:
     config: configs.ExperimentConfig
     strategies: tuple[str, ...]
     n_seeds: int
-    flagged_to: str = "oracle"  # headless runs: the ground truth answers what the LLM flags, or "defer"
+    flagged_to: str = "oracle"  # who answers what the LLM flags: oracle, defer (later, in the workbench) or human
 
     @classmethod
     def create(cls, folder: str | Path, config: configs.ExperimentConfig, strategies: list[str],

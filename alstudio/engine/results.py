@@ -34,6 +34,7 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
     llm = metrics.get("annotator", {})
     row["llm_labels"] = metrics["labels_by_source"].get("llm", 0)
     row["human_labels"] = sum(metrics["labels_by_source"].get(s, 0) for s in ("human", "human_simulated"))
+    row["people_labels"] = n_labeled - row["llm_labels"]  # the initial labels and every label not from an LLM
     row["flagged"] = llm.get("flagged", 0)
     row["llm_accuracy"] = llm.get("llm_accuracy", math.nan)
     row["llm_cost_usd"] = llm.get("llm_cost_usd", 0.0)
@@ -109,19 +110,36 @@ def write_results(experiment: Experiment) -> list[dict]:
     return rows
 
 
-def curves(rows: list[dict], column: str) -> dict[str, dict]:
-    """Per strategy: x (labelled count), mean and std over seeds, and each seed's curve."""
+def curves(rows: list[dict], column: str, x: str = "n_labeled") -> dict[str, dict]:
+    """Per strategy: x (the labelled count, or another count column such as people_labels), mean and
+    std over seeds at each x, and each seed's curve."""
     out = {}
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
         mine = [r for r in rows if r["strategy"] == strategy]
-        xs = sorted({r["n_labeled"] for r in mine})
+        xs = sorted({r[x] for r in mine})
         seeds = sorted({r["seed"] for r in mine})
         table = np.full((len(seeds), len(xs)), np.nan)
         for r in mine:
-            table[seeds.index(r["seed"]), xs.index(r["n_labeled"])] = r[column]
+            table[seeds.index(r["seed"]), xs.index(r[x])] = r[column]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column is simply NaN here
             mean = np.nanmean(table, axis=0)
             std = np.nanstd(table, axis=0)
         out[strategy] = {"x": np.asarray(xs, float), "mean": mean, "std": std, "seeds": table}
     return out
+
+
+def annotation_name(experiment: Experiment) -> str:
+    """Who labelled an experiment's queries, for telling compared experiments apart."""
+    a = experiment.config.annotator
+    if a.kind == "noisy":
+        return f"noisy {100 * a.error_rate:g}%"
+    if a.kind == "llm":
+        return "LLM + oracle" if experiment.flagged_to == "oracle" else "LLM + human"
+    return a.kind
+
+
+def compared_curves(named_rows: dict[str, list[dict]], column: str, x: str = "n_labeled") -> dict[str, dict]:
+    """curves() of several experiments in one dict, each curve named "<experiment> · <strategy>"."""
+    return {f"{name} · {strategy}": data for name, rows in named_rows.items()
+            for strategy, data in curves(rows, column, x).items()}

@@ -24,7 +24,7 @@ from ..engine import config as configs
 from ..engine.errors import ConfigError, UserInputError
 from ..engine.experiment import Experiment
 from ..engine.paths import experiments_dir
-from ..engine.results import collect_rows, curves, write_metrics_csv
+from ..engine.results import annotation_name, collect_rows, write_metrics_csv
 from ..engine.runner import samples_awaiting_labels, unfinished_runs
 from .dialogs.labeling import LabelingDialog, LabelItem
 from .garbage import collect_on_gui_thread
@@ -32,7 +32,7 @@ from .panels.annotator import AnnotatorPanel
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
 from .panels.training import TrainingPanel
-from .plots import CurvePlot, export_plot
+from .plots import CurvePlot, LearningCurvePlot, export_plot
 from .plots.acquisition import AcquisitionPlot
 from .plots.fairness import FairnessPlot
 from .plots.gallery import GalleryItem, QueryGallery
@@ -115,10 +115,7 @@ class MainWindow(QMainWindow):
 
     def _make_result_plots(self) -> None:
         """Fresh learning-curve, fairness and acquisition plots for the current config."""
-        self.learning_plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy",
-                                       line_width=self._line_width())
-        self.learning_plot.setObjectName("learningCurvePlot")
-        self.learning_plot.setAccessibleName("Learning curve")
+        self.learning_plot = LearningCurvePlot(line_width=self._line_width())
         self.fairness_plot = FairnessPlot()
         self.fairness_plot.setAccessibleName("Fairness plot")
         self.acquisition_plot = AcquisitionPlot(self.config.dataset)
@@ -191,6 +188,11 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         file_menu.addAction(self._action("&Save config as…", "saveConfigAction", QKeySequence.StandardKey.Save,
                                          self.save_config_dialog, "Save the current set-up as a TOML file"))
+        file_menu.addAction(self._action("&Compare with experiment…", "compareAction", "Ctrl+Shift+O",
+                                         self.compare_dialog, "Add another experiment's learning curves, e.g. "
+                                         "human-only or oracle runs next to LLM-assisted ones"))
+        file_menu.addAction(self._action("C&lear comparison", "clearComparisonAction", None, self.clear_comparison,
+                                         "Show only this experiment's learning curves again"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export plots…", "exportPlotsAction", "Ctrl+E", self.export_plots_dialog,
                                          "Save the three plots as PNG or SVG"))
@@ -263,7 +265,7 @@ class MainWindow(QMainWindow):
                 folder = self._new_experiment_folder()
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 self.experiment = Experiment.create(folder, self.config, self.strategies_panel.strategies(),
-                                                    self.strategies_panel.seeds())
+                                                    self.strategies_panel.seeds(), flagged_to="human")
                 self._clear_results()
             self._remember_recent(self.experiment.folder)
         except (UserInputError, OSError) as err:
@@ -322,6 +324,29 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{len(pending)} unfinished run(s){waits}: press Resume to continue them")
         else:
             self.statusBar().showMessage("This experiment is finished")
+
+    def compare_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Compare with experiment folder", str(experiments_dir()))
+        if folder:
+            self.compare_with(folder)
+
+    def compare_with(self, folder: str | Path) -> None:
+        """Another experiment's learning curves next to this one's (its labels, and its labels from people)."""
+        try:
+            other = Experiment.open(folder)
+            rows = collect_rows(other)
+        except UserInputError as err:
+            QMessageBox.warning(self, "Cannot compare", str(err))
+            return
+        if not rows:
+            QMessageBox.warning(self, "Cannot compare", f"{folder}: no finished cycle to compare yet")
+            return
+        shown = self.learning_plot.compare(annotation_name(other), rows)
+        self.statusBar().showMessage(f"Learning curves of {Path(folder).name} added as “{shown}”; "
+                                     "Against: labels from people compares human effort")
+
+    def clear_comparison(self) -> None:
+        self.learning_plot.clear_comparisons()
 
     def save_config_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save config as", "experiment.toml", "TOML (*.toml)")
@@ -414,7 +439,8 @@ class MainWindow(QMainWindow):
         self.cycle_shown.emit(payload["cycle"])
 
     def _redraw(self) -> None:
-        self.learning_plot.set_curves(curves(self.rows, "accuracy"))
+        name = annotation_name(self.experiment) if self.experiment is not None else self.config.annotator.kind
+        self.learning_plot.set_rows(self.rows, name)
         self.fairness_plot.set_rows(self.rows)
         self.acquisition_plot.set_rows(self.rows)
 

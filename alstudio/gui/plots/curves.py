@@ -91,6 +91,17 @@ class CurvePlot(pg.PlotWidget):
         self.addItem(line)
         self._references.append(line)
 
+    def clear_curves(self) -> None:
+        """Remove every curve (its line, band and seeds) and its legend entry."""
+        for items in self._items.values():
+            for item in (items["mean"], items["low"], items["high"], items["band"], *items["seeds"]):
+                self.removeItem(item)
+        self.legend.clear()
+        self._items.clear()
+
+    def curve_names(self) -> list[str]:
+        return list(self._items)
+
     def point_count(self, strategy: str) -> int:
         items = self._items.get(strategy)
         return 0 if items is None else len(items["mean"].xData if items["mean"].xData is not None else [])

@@ -1,0 +1,117 @@
+"""The learning curve: test accuracy against all labels or only the labels people gave, for the
+experiment on screen and any others opened for comparison (human-only, oracle, LLM-assisted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ...engine.results import compared_curves, curves
+from .curves import PALETTE, CurvePlot
+from .fairness import export_plot
+
+# (menu text, metrics column, axis title, what it means); the first is the default.
+X_AXES = (
+    ("all labels", "n_labeled", "labelled images",
+     "Every label in the training set, whoever gave it"),
+    ("labels from people", "people_labels", "labels from people (initial labels included)",
+     "Only the labels a person (or the oracle standing in for one) gave: the human effort an LLM annotator saves"),
+)
+
+
+class LearningCurvePlot(QWidget):
+    def __init__(self, line_width: float = 2.5, parent=None):
+        super().__init__(parent)
+        self.setObjectName("learningCurvePlot")
+        self.setAccessibleName("Learning curve")
+        self._rows: list[dict] = []
+        self._name = ""
+        self._compared: dict[str, list[dict]] = {}
+
+        self.x_box = QComboBox(objectName="learningXAxisBox")
+        self.x_box.setAccessibleName("Learning curve x-axis")
+        self.x_box.setToolTip("Count all labels, or only those people gave (compare LLM-assisted runs by human effort)")
+        for index, (text, column, _, meaning) in enumerate(X_AXES):
+            self.x_box.addItem(text, column)
+            self.x_box.setItemData(index, meaning, Qt.ItemDataRole.ToolTipRole)
+        label = QLabel("&Against:")
+        label.setBuddy(self.x_box)
+        self.compared_label = QLabel("", objectName="comparedLabel")
+        self.compared_label.setAccessibleName("Compared experiments")
+
+        self.plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy", line_width=line_width)
+        self.plot.setObjectName("learningCurves")
+        self.plot.setAccessibleName("Learning curves per strategy")
+
+        top = QHBoxLayout()
+        top.addWidget(label)
+        top.addWidget(self.x_box)
+        top.addWidget(self.compared_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.plot, 1)
+        self.x_box.currentIndexChanged.connect(self._rebuild)
+
+    @property
+    def x_column(self) -> str:
+        return self.x_box.currentData()
+
+    def set_rows(self, rows: list[dict], name: str = "") -> None:
+        """The experiment on screen: metrics.csv rows, and its name when others are compared."""
+        self._rows, self._name = list(rows), name
+        self._redraw()
+
+    def set_x_axis(self, column: str) -> None:
+        index = self.x_box.findData(column)
+        if index < 0:
+            raise ValueError(f"unknown x-axis column {column!r}")
+        self.x_box.setCurrentIndex(index)
+
+    def compare(self, name: str, rows: list[dict]) -> str:
+        """Add another experiment's curves; returns the name it is shown under (made unique)."""
+        shown, n = name, 2
+        while shown in self._compared or shown == self._name:
+            shown, n = f"{name} ({n})", n + 1
+        self._compared[shown] = list(rows)
+        self._rebuild()
+        return shown
+
+    def clear_comparisons(self) -> None:
+        self._compared.clear()
+        self._rebuild()
+
+    @property
+    def compared(self) -> list[str]:
+        return list(self._compared)
+
+    def curve_names(self) -> list[str]:
+        return self.plot.curve_names()
+
+    def point_count(self, name: str) -> int:
+        return self.plot.point_count(name)
+
+    def export(self, path: str | Path) -> Path:
+        return export_plot(self.plot, path)
+
+    def _curves(self) -> dict[str, dict]:
+        if not self._compared:
+            return curves(self._rows, "accuracy", self.x_column) if self._rows else {}
+        named = {self._name or "this experiment": self._rows} if self._rows else {}
+        return compared_curves({**named, **self._compared}, "accuracy", self.x_column)
+
+    def _redraw(self) -> None:
+        data = self._curves()
+        if self._compared:  # one colour per curve, in order, since strategy colours repeat across experiments
+            for index, name in enumerate(data):
+                self.plot.colors.setdefault(name, PALETTE[index % len(PALETTE)])
+        self.plot.set_curves(data)
+
+    def _rebuild(self) -> None:
+        self.plot.clear_curves()
+        self.plot.colors.clear()
+        self.plot.setLabel("bottom", X_AXES[max(self.x_box.currentIndex(), 0)][2])
+        self.compared_label.setText(f"compared with: {', '.join(self._compared)}" if self._compared else "")
+        self._redraw()
