@@ -471,7 +471,8 @@ class MainWindow(QMainWindow):
         items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s),
                            tuple("?" if v is None else v for v in votes.get(s, ())))
                  for s in request["samples"]]
-        title = f"Label {len(items)} queried samples — {request['run']}, cycle {request['cycle']}"
+        what = "samples the LLM was unsure of" if votes else "queried samples"
+        title = f"Label {len(items)} {what} — {request['run']}, cycle {request['cycle']}"
         dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)
         human = self.controller.human
         dialog.answered.connect(human.submit)
