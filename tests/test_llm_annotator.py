@@ -267,3 +267,19 @@ def test_the_workbench_shows_the_llm_accounting(qtbot):
             window.controller.stop(wait=True)
             window.close()
             window.deleteLater()
+
+
+def test_a_refused_connection_flags_every_image_and_the_run_completes(tmp_path, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tiny_config(annotator={"kind": "llm", "base_url": f"http://127.0.0.1:{port}/v1", "model": "stub-vision",
+                                    "samples": 1, "temperatures": [0.0], "request_timeout": 1.0, "deadline": 20.0},
+                         active={"cycles": 1})
+    with caplog.at_level(logging.WARNING, logger="alstudio.llm"):
+        labels, metrics, _ = run_once(tmp_path / "j.sqlite", config)
+    assert sources(labels) == ["human_simulated"] * 4
+    assert metrics["annotator"]["flagged"] == 4
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["LLM annotator: connection failed"]
