@@ -64,11 +64,18 @@ class _PreviewJob(QObject):
         try:
             image = render_preview(self._config, self._cancel)
         except GenerationCancelled:
-            self.done.emit(self._id, None)
+            self._tell(self.done, self._id, None)
         except Exception as err:  # shown in the panel; the workbench keeps running
-            self.failed.emit(self._id, str(err) or err.__class__.__name__)
+            self._tell(self.failed, self._id, str(err) or err.__class__.__name__)
         else:
-            self.done.emit(self._id, image)
+            self._tell(self.done, self._id, image)
+
+    @staticmethod
+    def _tell(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window closed while this rendered: nobody is waiting for the picture
+            pass
 
 
 class PreviewLoader(QObject):
