@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/engine.py --lecture
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_responsiveness.py --cycles 4
+	$(BIN)/python benchmarks/llm_annotator.py
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-packages

@@ -94,3 +94,18 @@ def test_report_draws_several_experiments_side_by_side(experiments, tmp_path, ca
     assert image.shape[1] >= 1200 and image.std() > 10
     assert main(["report", str(oracle), str(tmp_path / "missing"), "--png", str(png)]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_a_compared_baseline_stays_while_a_new_experiment_runs(experiments, qtbot):
+    from alstudio.gui.main_window import MainWindow
+
+    oracle, llm = experiments
+    window = MainWindow(Experiment.open(llm).config, workers=1)
+    qtbot.addWidget(window)
+    window.show()
+    window.compare_with(oracle)
+    window.open_experiment(llm)
+    assert window.learning_plot.curve_names() == ["LLM + oracle · random", "oracle · random"]
+    window.new_experiment()  # a fresh set-up to run live against the baseline
+    assert window.learning_plot.curve_names() == ["oracle · random"]
+    assert window.learning_plot.compared == ["oracle"]

@@ -114,8 +114,12 @@ class MainWindow(QMainWindow):
             panel.changed.connect(self._on_panel_changed)
 
     def _make_result_plots(self) -> None:
-        """Fresh learning-curve, fairness and acquisition plots for the current config."""
-        self.learning_plot = LearningCurvePlot(line_width=self._line_width())
+        """Fresh fairness and acquisition plots for the current config; the learning curve is made once
+        and only emptied, so the experiments compared with survive a new run (a baseline to beat)."""
+        if getattr(self, "learning_plot", None) is None:
+            self.learning_plot = LearningCurvePlot(line_width=self._line_width())
+        else:
+            self.learning_plot.set_rows([], "")
         self.fairness_plot = FairnessPlot()
         self.fairness_plot.setAccessibleName("Fairness plot")
         self.acquisition_plot = AcquisitionPlot(self.config.dataset)
@@ -447,11 +451,10 @@ class MainWindow(QMainWindow):
     def _clear_results(self) -> None:
         self.rows = []
         central_grid = self.centralWidget().layout()
-        for old in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
+        for old in (self.fairness_plot, self.acquisition_plot):
             central_grid.removeWidget(old)
             old.deleteLater()
         self._make_result_plots()
-        central_grid.addWidget(self.learning_plot, 1, 0)
         central_grid.addWidget(self.fairness_plot, 1, 1)
         central_grid.addWidget(self.acquisition_plot, 2, 0)
         self._apply_line_width()

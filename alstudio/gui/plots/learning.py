@@ -61,8 +61,12 @@ class LearningCurvePlot(QWidget):
 
     def set_rows(self, rows: list[dict], name: str = "") -> None:
         """The experiment on screen: metrics.csv rows, and its name when others are compared."""
+        stale = (bool(self._rows) and not rows) or name != self._name
         self._rows, self._name = list(rows), name
-        self._redraw()
+        if stale:
+            self._rebuild()  # the previous experiment's curves go
+        else:
+            self._redraw()
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_box.findData(column)
