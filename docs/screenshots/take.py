@@ -51,12 +51,59 @@ def labelling_dialog(path: Path) -> None:
     app.exec()
 
 
+def deferred_llm_dialog(path: Path) -> None:
+    """`alstudio run --human defer` against a local stand-in LLM that is unsure of about a third of
+    the images, then the workbench labelling what it flagged, with its votes."""
+    import hashlib
+    import tempfile
+
+    sys.path.insert(0, str(HERE.parent.parent / "tests"))
+    from openai_stub import Reply, StubServer, image_urls
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from alstudio.cli import main as cli
+    from alstudio.engine import config as configs
+    from alstudio.gui.main_window import MainWindow
+
+    def unsure_of_a_third(request, index):
+        unsure = hashlib.sha256(image_urls(request)[-1].encode()).digest()[0] % 3 == 0
+        label = ("a" if request["temperature"] == 0.0 else "d") if unsure else "a"
+        return Reply(contents=[f'{{"label": "{label}"}}'] * (request.get("n") or 1))
+
+    with tempfile.TemporaryDirectory() as tmp, StubServer(unsure_of_a_third) as server:
+        data = configs.load_preset("lecture-bald-vs-random").model_dump()
+        data["active"].update(initial_labels=40, query_size=30, cycles=2)
+        data["annotator"].update(kind="llm", base_url=server.base_url, model="stand-in")
+        config_path = Path(tmp) / "llm.toml"
+        configs.save(configs.validate(data), config_path)
+        cli(["run", str(config_path), "--out", f"{tmp}/exp", "--human", "defer"])
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        window = MainWindow(configs.validate(data))
+        window.show()
+        window.open_experiment(f"{tmp}/exp")
+
+        def wait_for_dialog():
+            if window.labeling_dialog is None:
+                QTimer.singleShot(200, wait_for_dialog)
+                return
+            app.processEvents()
+            window.labeling_dialog.grab().save(str(path))
+            window.controller.stop(wait=True)
+            app.quit()
+
+        window.start()
+        QTimer.singleShot(500, wait_for_dialog)
+        app.exec()
+
+
 def main() -> None:
     gui("--preset", "lecture-bald-vs-random", "--quit-after-cycles", "14", "--screenshot",
         str(HERE / "main-window.png"))
     gui("--preset", "lecture-bald-vs-random", "--lecture", "--quit-after-cycles", "14", "--screenshot",
         str(HERE / "lecture-mode.png"))
     labelling_dialog(HERE / "labeling-dialog.png")
+    deferred_llm_dialog(HERE / "llm-flagged.png")
 
 
 if __name__ == "__main__":
