@@ -205,3 +205,29 @@ def test_deferred_cli_runs_are_finished_by_a_person_in_the_workbench(tmp_path, c
         assert journal.status == "finished"
         labels = journal.labels()
     assert {s: labels[s][:2] for s in deferred} == {s: (0, "human") for s in deferred}
+
+
+def test_a_person_is_asked_once_per_batch_for_everything_the_llm_flagged(tmp_path):
+    from alstudio.engine.annotators import HumanAnnotator
+    from alstudio.engine.loop import NeedLabels
+
+    human = HumanAnnotator()
+    with StubServer(by_image) as server:
+        config = llm_config(server, active={"cycles": 2}, max_concurrency=1)  # answers trickle in one by one
+        annotator = build_annotator(config, 7, flagged_to=human)
+        asked = []
+        with new_journal(tmp_path / "j.sqlite", config) as journal:
+            pool = tiny_dataset(config).pool
+            for event in run(journal, tiny_dataset(config), annotator):
+                if isinstance(event, NeedLabels):
+                    asked.append((event.cycle, sorted(item.sample for item in event.items)))
+                    assert all(len(event.votes[item.sample]) == 3 for item in event.items)
+                    for item in event.items:
+                        human.submit(item.sample, int(pool.classes[item.sample]))
+                    human.close_batch()
+            flagged = {c: sorted(s for s, (_, source, cycle) in journal.labels().items()
+                                 if source == "human" and cycle == c + 1) for c in (0, 1)}
+        annotator.close()
+    assert isinstance(event, Finished)
+    assert asked == [(c, flagged[c]) for c in (0, 1) if flagged[c]]
+    assert asked

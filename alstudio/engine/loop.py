@@ -286,7 +286,7 @@ class _Run:
             waiting = set(self.annotator.awaiting_human()) & remaining
             if waiting and waiting == remaining and self.annotator.defers_to_later:
                 raise _Deferred(cycle, sorted(waiting))  # every other answer is in; these wait for later
-            if waiting - announced:
+            if waiting - announced and waiting == remaining:  # one dialog per batch, once the LLM has decided all
                 announced |= waiting
                 yield NeedLabels(cycle, tuple(item for item in wanted if item.sample in waiting),
                                  {s: tuple(self.annotator.votes(s)) for s in waiting})
