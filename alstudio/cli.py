@@ -202,6 +202,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from .engine.runner import unfinished_runs
 
     experiment = Experiment.open(args.folder)
+    if experiment.config.annotator.kind == "human":
+        raise UserInputError(f"{args.folder}: a person labels this experiment's queries; resume it in the "
+                             "workbench (alstudio gui, File > Open experiment folder)")
     pending = unfinished_runs(experiment)
     if not pending:
         print(f"{args.folder}: every run is finished; nothing to resume")

@@ -89,6 +89,18 @@ def test_bad_run_input_exits_2_with_one_sentence(tiny, tmp_path, capsys):
     assert "not an alstudio experiment folder" in capsys.readouterr().err
 
 
+def test_an_experiment_a_person_labels_is_resumed_in_the_workbench_not_headless(tiny, tmp_path, capsys):
+    from alstudio.engine import config as configs
+    from alstudio.engine.experiment import Experiment
+
+    config = configs.load(tiny())
+    data = config.model_dump()
+    data["annotator"]["kind"] = "human"
+    Experiment.create(tmp_path / "exp", configs.validate(data), ["random"], 1, flagged_to="human")
+    assert main(["resume", str(tmp_path / "exp")]) == 2  # instead of waiting forever for answers
+    assert "resume it in the workbench" in capsys.readouterr().err
+
+
 def test_learning_loss_needs_feature_maps(tiny, tmp_path, monkeypatch, capsys):
     from alstudio.engine.models import trunks
 
