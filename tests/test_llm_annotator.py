@@ -263,6 +263,8 @@ def test_the_workbench_shows_the_llm_accounting(qtbot):
                 window.start()
             text = window.llm_label.text()
             assert text.startswith("LLM: ") and "flagged to you" in text and "$" in text
+            summary = window.annotator_panel.accounting_label.text()
+            assert summary.startswith("4 labels accepted, 0 flagged") and "12 requests" in summary, summary
         finally:
             window.controller.stop(wait=True)
             window.close()

@@ -38,6 +38,8 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
     row["flagged"] = llm.get("flagged", 0)
     row["llm_accuracy"] = llm.get("llm_accuracy", math.nan)
     row["llm_cost_usd"] = llm.get("llm_cost_usd", 0.0)
+    for key in ("llm_requests", "llm_tokens_in", "llm_tokens_out"):
+        row[key] = llm.get(key, 0)
     row["train_seconds"] = train_seconds
     row["query_seconds"] = query_seconds
     return row

@@ -320,6 +320,8 @@ class MainWindow(QMainWindow):
         self._clear_results()
         self.rows = rows
         self._redraw()
+        if rows and self.config.annotator.kind == "llm":
+            self.annotator_panel.show_accounting(rows[-1])
         self._remember_recent(experiment.folder)
         self._update_title()
         if pending:
@@ -426,6 +428,7 @@ class MainWindow(QMainWindow):
         if self.config.annotator.kind == "llm":
             agreement = row["llm_accuracy"]
             agreement_text = "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
+            self.annotator_panel.show_accounting(row)
             self.llm_label.setText(f"LLM: {row['llm_labels']} labels, {row['flagged']} flagged to you, "
                                    f"agreement {agreement_text}, ${row['llm_cost_usd']:.4f}")
         self._redraw()
@@ -459,6 +462,7 @@ class MainWindow(QMainWindow):
         central_grid.addWidget(self.acquisition_plot, 2, 0)
         self._apply_line_width()
         self.gallery.clear()
+        self.annotator_panel.accounting_label.setText("No run yet.")
 
     def _on_need_labels(self, request: dict) -> None:
         self.pending_labels = request

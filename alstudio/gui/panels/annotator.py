@@ -134,6 +134,10 @@ class AnnotatorPanel(SetupPanel):
         form.addRow("&Demonstrations:", self.few_shot_spin)
         form.addRow("C&hosen:", self.few_shot_box)
         form.addRow(self.test_button, self.connection_label)
+        self.accounting_label = describe(QLabel("No run yet."), "llmAccountingSummary", "LLM accounting",
+                                         "What the LLM annotator did in the run on screen, up to its last cycle")
+        self.accounting_label.setWordWrap(True)
+        form.addRow("This run:", self.accounting_label)
         self.llm_options.setLayout(form)
         self._connection_reply = _ConnectionReply(self)
         self._connection_reply.done.connect(self.connection_label.setText)
@@ -204,6 +208,15 @@ class AnnotatorPanel(SetupPanel):
         a["samples"] = self.samples_spin.value()
         a["few_shot"] = self.few_shot_spin.value()
         a["few_shot_selection"] = self.few_shot_box.currentData()
+
+    def show_accounting(self, row: dict) -> None:
+        """The LLM's figures from a metrics.csv row (engine.results.metrics_row) of the run on screen."""
+        agreement = row["llm_accuracy"]
+        agreement_text = "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
+        self.accounting_label.setText(
+            f"{row['llm_labels']} labels accepted, {row['flagged']} flagged to a person; agreement with the "
+            f"true class {agreement_text}; {row['llm_requests']} requests, {row['llm_tokens_in']:,} tokens in, "
+            f"{row['llm_tokens_out']:,} out, ${row['llm_cost_usd']:.4f}")
 
     def kind(self) -> str:
         for kind, radio in self.radios.items():
