@@ -57,7 +57,7 @@ def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
 
 
 def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
-    from .gui.plots import PALETTE, CurvePlot
+    from .gui.plots.curves import CurvePlot, palette_colors
 
     named: dict[str, list[dict]] = {}
     for experiment, rows in loaded:
@@ -65,8 +65,7 @@ def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
         if name in named:  # two experiments with the same annotator: tell them apart by folder
             name = f"{name} ({experiment.folder.name})"
         named[name] = rows
-    names = list(compared_curves(named, "accuracy"))
-    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    colors = palette_colors(compared_curves(named, "accuracy"))
     by_labels = CurvePlot("Learning curves compared", "test accuracy", colors=colors)
     by_labels.set_curves(compared_curves(named, "accuracy"))
     by_people = CurvePlot("Against human effort", "test accuracy", colors=colors)

@@ -118,6 +118,7 @@ def test_a_resumed_run_repeats_its_prompts_from_the_cache_and_goes_on_counting(t
         # last cycle are gone, the answers and counters already journalled are not.
         path = tmp_path / "crashed.sqlite"
         with Journal.open(tmp_path / "whole.sqlite") as journal:
+            assert len(journal.get_state("llm_accounting")["decided"]) <= 4  # a batch, not the whole run
             journal._db.execute("VACUUM INTO ?", (str(path),))
         with sqlite3.connect(path) as db:
             db.execute("DELETE FROM labels WHERE cycle = 2")

@@ -28,7 +28,7 @@ from ..engine.results import annotation_name, collect_rows, write_metrics_csv
 from ..engine.runner import samples_awaiting_labels, unfinished_runs
 from .dialogs.labeling import LabelingDialog, LabelItem
 from .garbage import collect_on_gui_thread
-from .panels.annotator import AnnotatorPanel
+from .panels.annotator import AnnotatorPanel, agreement_text
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
 from .panels.training import TrainingPanel
@@ -114,18 +114,15 @@ class MainWindow(QMainWindow):
             panel.changed.connect(self._on_panel_changed)
 
     def _make_result_plots(self) -> None:
-        """Fresh fairness and acquisition plots for the current config; the learning curve is made once
-        and only emptied, so the experiments compared with survive a new run (a baseline to beat)."""
-        if getattr(self, "learning_plot", None) is None:
-            self.learning_plot = LearningCurvePlot(line_width=self._line_width())
-        else:
-            self.learning_plot.set_rows([], "")
+        """Fresh fairness and acquisition plots for the current config (the acquisition plot's groups)."""
         self.fairness_plot = FairnessPlot()
         self.fairness_plot.setAccessibleName("Fairness plot")
         self.acquisition_plot = AcquisitionPlot(self.config.dataset)
         self.acquisition_plot.setAccessibleName("Acquisition plot")
 
     def _build_plots(self) -> None:
+        # Made once and only emptied: the experiments compared with survive a new run (a baseline to beat).
+        self.learning_plot = LearningCurvePlot(line_width=self._line_width())
         self._make_result_plots()
         self.gallery = QueryGallery()
         self.gallery.setAccessibleName("Last queried batch")
@@ -426,11 +423,9 @@ class MainWindow(QMainWindow):
         self.rows.append(payload["row"])
         row = payload["row"]
         if self.config.annotator.kind == "llm":
-            agreement = row["llm_accuracy"]
-            agreement_text = "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
             self.annotator_panel.show_accounting(row)
             self.llm_label.setText(f"LLM: {row['llm_labels']} labels, {row['flagged']} flagged to you, "
-                                   f"agreement {agreement_text}, ${row['llm_cost_usd']:.4f}")
+                                   f"agreement {agreement_text(row)}, ${row['llm_cost_usd']:.4f}")
         self._redraw()
         cycles = self.config.active.cycles
         self.cycle_counter.setText(f"{payload['run']} — cycle {payload['cycle']} of {cycles} — "
@@ -453,16 +448,18 @@ class MainWindow(QMainWindow):
 
     def _clear_results(self) -> None:
         self.rows = []
+        self.learning_plot.set_rows([], "")
         central_grid = self.centralWidget().layout()
         for old in (self.fairness_plot, self.acquisition_plot):
             central_grid.removeWidget(old)
+            old.hide()  # until the event loop deletes it, it would still paint under its successor
             old.deleteLater()
         self._make_result_plots()
         central_grid.addWidget(self.fairness_plot, 1, 1)
         central_grid.addWidget(self.acquisition_plot, 2, 0)
         self._apply_line_width()
         self.gallery.clear()
-        self.annotator_panel.accounting_label.setText("No run yet.")
+        self.annotator_panel.clear_accounting()
 
     def _on_need_labels(self, request: dict) -> None:
         self.pending_labels = request

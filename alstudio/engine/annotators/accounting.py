@@ -19,7 +19,12 @@ class Accounting:
     accepted: int = 0
     flagged: int = 0
     agreed_with_truth: int = 0  # of the accepted answers, when the truth is known
-    decided: set[int] = field(default_factory=set)  # samples already counted: a resumed run re-decides some
+    decided: set[int] = field(default_factory=set)  # of the batch being asked, the samples already counted
+
+    def new_batch(self, samples) -> None:
+        """Only the batch being asked can be decided again (by a resumed run): forget the rest, so the
+        journalled state stays the size of a batch however long the run."""
+        self.decided &= {int(s) for s in samples}
 
     def decide(self, sample: int, accepted: bool, agrees_with_truth: bool) -> None:
         if sample in self.decided:

@@ -113,10 +113,11 @@ class LLMAnnotator(Annotator):
         self._labelled, self._features = labelled, features
 
     def request(self, items: list[QueryItem]) -> None:
+        self.accounting.new_batch(item.sample for item in items)
         demonstrations = self._demonstrations([item.sample for item in items])
         for item in items:
             shots = demonstrations.get(item.sample, ())
-            keys = [self._cache_key(item.sample, index, shots) for index in range(self.settings.samples)]
+            keys = self._cache_keys(item.sample, shots)
             cached = {key: self.cache_get(key) for key in keys}
             future = self._pool.submit(self._ask, item.sample, keys, cached, shots)
             self._running[future] = (item, time.monotonic())
@@ -211,13 +212,13 @@ class LLMAnnotator(Annotator):
     def _image_hash(self, sample: int) -> str:
         return hashlib.sha256(np.ascontiguousarray(self.images[sample]).tobytes()).hexdigest()[:16]
 
-    def _cache_key(self, sample: int, index: int, shots: Shots = ()) -> str:
+    def _cache_keys(self, sample: int, shots: Shots = ()) -> list[str]:
+        """One key per answer asked for: model, prompt, image, temperature and answer index."""
         prompt = SYSTEM_PROMPT + "|" + ",".join(self.classes)
         if shots:  # the demonstrations are part of the prompt
             prompt += "|" + ",".join(f"{self._image_hash(d)}={label}" for d, label in shots)
-        prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()[:16]
-        temperature = self._temperature(index)
-        return f"{self.settings.model}|{prompt_hash}|{self._image_hash(sample)}|t={temperature:g}|s={index}"
+        prefix = f"{self.settings.model}|{hashlib.sha256(prompt.encode()).hexdigest()[:16]}|{self._image_hash(sample)}"
+        return [f"{prefix}|t={self._temperature(index):g}|s={index}" for index in range(self.settings.samples)]
 
     def _temperature(self, index: int) -> float:
         temperatures = self.settings.temperatures

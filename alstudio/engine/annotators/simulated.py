@@ -96,6 +96,7 @@ class SimulatedLLMAnnotator(Annotator):
         return votes
 
     def request(self, items: list[QueryItem]) -> None:
+        self.accounting.new_batch(item.sample for item in items)
         for item in items:
             votes = self._votes(item)
             accepted = len(set(votes)) == 1

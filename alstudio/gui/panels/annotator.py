@@ -31,6 +31,13 @@ KINDS = {
 }
 SELECTIONS = {"similar": "most similar (model features)", "random": "at random"}
 _INDENT = 24  # explanations and options sit under their radio button's text
+NO_RUN = "No run yet."
+
+
+def agreement_text(row: dict) -> str:
+    """The LLM's agreement with the true class in a metrics row, as a percentage ("n/a" before any answer)."""
+    agreement = row["llm_accuracy"]
+    return "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
 
 
 class AnnotatorPanel(SetupPanel):
@@ -134,7 +141,7 @@ class AnnotatorPanel(SetupPanel):
         form.addRow("&Demonstrations:", self.few_shot_spin)
         form.addRow("C&hosen:", self.few_shot_box)
         form.addRow(self.test_button, self.connection_label)
-        self.accounting_label = describe(QLabel("No run yet."), "llmAccountingSummary", "LLM accounting",
+        self.accounting_label = describe(QLabel(NO_RUN), "llmAccountingSummary", "LLM accounting",
                                          "What the LLM annotator did in the run on screen, up to its last cycle")
         self.accounting_label.setWordWrap(True)
         form.addRow("This run:", self.accounting_label)
@@ -211,12 +218,13 @@ class AnnotatorPanel(SetupPanel):
 
     def show_accounting(self, row: dict) -> None:
         """The LLM's figures from a metrics.csv row (engine.results.metrics_row) of the run on screen."""
-        agreement = row["llm_accuracy"]
-        agreement_text = "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
         self.accounting_label.setText(
             f"{row['llm_labels']} labels accepted, {row['flagged']} flagged to a person; agreement with the "
-            f"true class {agreement_text}; {row['llm_requests']} requests, {row['llm_tokens_in']:,} tokens in, "
-            f"{row['llm_tokens_out']:,} out, ${row['llm_cost_usd']:.4f}")
+            f"true class {agreement_text(row)}; {row['llm_requests']} requests, {row['llm_tokens_in']:,} tokens "
+            f"in, {row['llm_tokens_out']:,} out, ${row['llm_cost_usd']:.4f}")
+
+    def clear_accounting(self) -> None:
+        self.accounting_label.setText(NO_RUN)
 
     def kind(self) -> str:
         for kind, radio in self.radios.items():

@@ -1,10 +1,10 @@
 """pyqtgraph plots of experiment curves; touched only on the GUI thread."""
 
 from .acquisition import AcquisitionPlot
-from .curves import PALETTE, CurvePlot, strategy_color
+from .curves import CurvePlot, strategy_color
 from .fairness import FAIRNESS_METRICS, FairnessPlot, export_plot
 from .gallery import GalleryItem, QueryGallery
 from .learning import LearningCurvePlot
 
-__all__ = ["PALETTE", "CurvePlot", "strategy_color", "AcquisitionPlot", "FAIRNESS_METRICS", "FairnessPlot",
+__all__ = ["CurvePlot", "strategy_color", "AcquisitionPlot", "FAIRNESS_METRICS", "FairnessPlot",
            "export_plot", "GalleryItem", "QueryGallery", "LearningCurvePlot"]

@@ -19,6 +19,11 @@ def strategy_color(strategy: str) -> QColor:
     return QColor(PALETTE[index % len(PALETTE)])
 
 
+def palette_colors(names) -> dict[str, str]:
+    """A palette colour per curve name, in order: for compared experiments, whose strategies repeat."""
+    return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(names)}
+
+
 def _with_alpha(color: QColor, alpha: int) -> QColor:
     faded = QColor(color)
     faded.setAlpha(alpha)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...engine.results import compared_curves, curves
-from .curves import PALETTE, CurvePlot
+from .curves import CurvePlot, palette_colors
 from .fairness import export_plot
 
 # (menu text, metrics column, axis title, what it means); the first is the default.
@@ -109,8 +109,8 @@ class LearningCurvePlot(QWidget):
     def _redraw(self) -> None:
         data = self._curves()
         if self._compared:  # one colour per curve, in order, since strategy colours repeat across experiments
-            for index, name in enumerate(data):
-                self.plot.colors.setdefault(name, PALETTE[index % len(PALETTE)])
+            for name, color in palette_colors(data).items():
+                self.plot.colors.setdefault(name, color)
         self.plot.set_curves(data)
 
     def _rebuild(self) -> None:
