@@ -19,8 +19,12 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", nargs="?", metavar="CONFIG.toml", help="experiment config file")
+def _add_config_arguments(parser: argparse.ArgumentParser, or_folder: bool = False) -> None:
+    if or_folder:
+        parser.add_argument("config", nargs="?", metavar="CONFIG.toml|DIR",
+                            help="experiment config file, or an experiment folder to open")
+    else:
+        parser.add_argument("config", nargs="?", metavar="CONFIG.toml", help="experiment config file")
     parser.add_argument("--preset", metavar="NAME", help="a built-in preset instead of CONFIG "
                         f"(default: {configs.DEFAULT_PRESET}; `alstudio presets` lists them)")
 
@@ -176,14 +180,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserInputError("annotator.kind 'llm' in `alstudio run` needs --human oracle (the ground truth "
                              "answers the samples the LLM is unsure of) or --human defer (they wait for you "
                              "in the workbench)")
-    strategies = [s.strip() for s in args.strategies.split(",")] if args.strategies else [config.active.strategy]
+    strategies = ([s.strip() for s in args.strategies.split(",")] if args.strategies
+                  else config.active.run_strategies())
     if "learning_loss" in strategies:
         from .engine.models.trunks import TRUNKS
 
         if not TRUNKS[config.model.architecture]().map_channels:
             raise UserInputError(f"--strategies learning_loss needs feature maps, which model.architecture "
                                  f"{config.model.architecture!r} does not give")
-    experiment = Experiment.create(args.out, config, strategies, args.seeds, force=args.force,
+    seeds = config.active.repetitions if args.seeds is None else args.seeds
+    experiment = Experiment.create(args.out, config, strategies, seeds, force=args.force,
                                    flagged_to=args.human or "oracle")
     return _drive(experiment)
 
@@ -243,14 +249,31 @@ def cmd_fonts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gui_target(args: argparse.Namespace) -> tuple[configs.ExperimentConfig, Path | None]:
+    """What `alstudio gui` opens: an experiment folder (as File > Open experiment folder does), or a
+    config for a new experiment."""
+    if args.config and Path(args.config).is_dir():
+        from .engine.experiment import Experiment
+
+        if args.preset:
+            raise UserInputError("give either an experiment folder or --preset NAME, not both")
+        experiment = Experiment.open(args.config)
+        return experiment.config, experiment.folder
+    return _config_from(args), None
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import run_gui
 
     if args.quit_after_cycles is not None and args.quit_after_cycles < 1:
         raise UserInputError(f"--quit-after-cycles must be at least 1, got {args.quit_after_cycles}")
     screenshot = str(_writable(args.screenshot, "--screenshot")) if args.screenshot else None
-    return run_gui(_config_from(args), autostart=args.autostart, quit_after_cycles=args.quit_after_cycles,
-                   screenshot=screenshot, lecture=args.lecture)
+    export_plots = Path(args.export_plots) if args.export_plots else None
+    if export_plots is not None and not export_plots.is_dir():
+        raise UserInputError(f"--export-plots {export_plots}: not an existing folder")
+    config, experiment = _gui_target(args)
+    return run_gui(config, autostart=args.autostart, quit_after_cycles=args.quit_after_cycles,
+                   screenshot=screenshot, lecture=args.lecture, experiment=experiment, export_plots=export_plots)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,8 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run an experiment headless: every strategy x seed, journalled")
     _add_config_arguments(run)
     run.add_argument("--out", required=True, metavar="DIR", help="experiment folder to create")
-    run.add_argument("--strategies", metavar="S1,S2", help="comma-separated strategies (default: active.strategy)")
-    run.add_argument("--seeds", type=int, default=1, metavar="N", help="repetitions, seeds derived from active.seed")
+    run.add_argument("--strategies", metavar="S1,S2", help="comma-separated strategies (default: active.strategies, "
+                     "or active.strategy when that is empty)")
+    run.add_argument("--seeds", type=int, metavar="N", help="repetitions, seeds derived from active.seed "
+                     "(default: active.repetitions)")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
     run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
     run.add_argument("--human", choices=["oracle", "defer"], help="with the llm annotator: who answers flagged "
@@ -292,12 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("presets", help="list the built-in presets").set_defaults(handler=cmd_presets)
     commands.add_parser("fonts", help="list the font families").set_defaults(handler=cmd_fonts)
 
-    gui = commands.add_parser("gui", help="open the workbench")
-    _add_config_arguments(gui)
+    gui = commands.add_parser("gui", help="open the workbench, with a config or an experiment folder")
+    _add_config_arguments(gui, or_folder=True)
     gui.add_argument("--autostart", action="store_true", help="start the experiment at once")
     gui.add_argument("--quit-after-cycles", type=int, metavar="N", help="quit after N cycle results (implies "
                      "--autostart)")
     gui.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the main window as it quits")
+    gui.add_argument("--export-plots", metavar="DIR", help="write every plot as PNG and SVG into the folder DIR "
+                     "as it quits")
     gui.add_argument("--lecture", action="store_true", help="open in lecture mode (F11 toggles it)")
     gui.set_defaults(handler=cmd_gui)
     return parser

@@ -4,7 +4,8 @@
 
 A heartbeat fires every 10 ms on the GUI thread; the gap between consecutive beats minus 10 ms is
 how long the event loop was blocked. Prints p50, p99 and max, and the same with no run for
-comparison (the offscreen platform still paints).
+comparison (the offscreen platform still paints). Exits 1 when p99 during the run is longer than one
+frame at 60 Hz (16 ms), so a window that stutters fails loudly.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def row(label: str, stalls: np.ndarray) -> str:
             f"{stalls.max():.1f} |")
 
 
-def main() -> None:
+ONE_FRAME_MS = 16.0
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="lecture-bald-vs-random")
     parser.add_argument("--cycles", type=int, default=4)
@@ -75,7 +79,13 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(row("idle window", idle))
     print(row("during a run", running))
+    p99 = float(np.percentile(running, 99))
+    if p99 > ONE_FRAME_MS:
+        print(f"\nFAIL: p99 stall during the run is {p99:.1f} ms, longer than one frame ({ONE_FRAME_MS:.0f} ms); "
+              "the window stutters", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

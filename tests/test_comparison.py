@@ -109,3 +109,22 @@ def test_a_compared_baseline_stays_while_a_new_experiment_runs(experiments, qtbo
     window.new_experiment()  # a fresh set-up to run live against the baseline
     assert window.learning_plot.curve_names() == ["oracle · random"]
     assert window.learning_plot.compared == ["oracle"]
+
+
+def test_comparing_with_an_experiment_on_another_dataset_says_how_they_differ(experiments, qtbot, tmp_path):
+    from alstudio.gui.main_window import MainWindow
+
+    oracle, _ = experiments
+    other = tmp_path / "stronger-bias"
+    stronger = TOML.replace('bias = "correlation"', 'bias = "correlation"\nbias_strength = 0.7')
+    (tmp_path / "other.toml").write_text(stronger)
+    assert main(["run", str(tmp_path / "other.toml"), "--out", str(other)]) == 0
+    window = MainWindow(Experiment.open(oracle).config, workers=1)
+    qtbot.addWidget(window)
+    window.open_experiment(oracle)
+    window.compare_with(oracle)  # the same dataset: nothing to warn about
+    assert "another dataset" not in window.learning_plot.compared_label.text()
+    window.compare_with(other)
+    warning = window.learning_plot.compared_label.text()
+    assert "another dataset" in warning and "dataset.bias_strength 0.9 vs 0.7" in warning
+    assert "dataset.bias_strength 0.9 vs 0.7" in window.statusBar().currentMessage()

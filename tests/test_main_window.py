@@ -120,7 +120,7 @@ def test_pause_resume_step_and_stop(window, qtbot):
     assert not win.controller.paused
     with qtbot.waitSignal(win.controller.done, timeout=60_000):
         win.stop()
-    assert not win.controller.running
+    qtbot.waitUntil(lambda: not win.controller.running, timeout=5_000)  # the thread ends just after `done`
 
 
 def test_human_labelling_through_the_dialog_lands_in_the_journal(window, qtbot):

@@ -34,7 +34,7 @@ PANEL_KEYS = {
     "dataset": ["classes", "sensitive_attribute", "groups", "bias", "bias_strength", "pool_size", "test_size", "seed"],
     "model": ["architecture"],
     "training": ["epochs", "batch_size", "learning_rate", "optimizer", "reset_each_cycle", "grad_lambda", "device"],
-    "active": ["strategy", "initial_labels", "query_size", "cycles", "mc_samples"],
+    "active": ["strategy", "strategies", "repetitions", "initial_labels", "query_size", "cycles", "mc_samples"],
     "annotator": ["kind", "error_rate", "error_group", "error_group_rate", "base_url", "model", "api_key_env",
                   "samples", "few_shot", "few_shot_selection"],
 }
@@ -45,7 +45,8 @@ UNUSUAL = {
     "model": {"architecture": "resnet18"},
     "training": {"epochs": 3, "batch_size": 100, "learning_rate": 0.0003, "optimizer": "sgd",
                  "reset_each_cycle": False, "grad_lambda": 2.5, "device": "cpu"},
-    "active": {"strategy": "coreset", "initial_labels": 7, "query_size": 9, "cycles": 30, "mc_samples": 5},
+    "active": {"strategy": "margin", "strategies": ["coreset", "margin", "entropy"], "repetitions": 4,
+               "initial_labels": 7, "query_size": 9, "cycles": 30, "mc_samples": 5},
     "annotator": {"kind": "noisy", "error_rate": 0.25, "error_group": "Manrope", "error_group_rate": 0.6,
                   "base_url": "http://127.0.0.1:8000/v1", "model": "qwen-vl", "api_key_env": "VLLM_KEY", "samples": 5,
                   "few_shot": 4, "few_shot_selection": "random"},
@@ -315,16 +316,21 @@ def test_loader_delivers_only_the_newest_request(qtbot):
 # ---- strategies -----------------------------------------------------------------------------------
 
 
-def test_strategies_default_to_the_configs_and_random(qtbot):
+def test_strategies_are_exactly_the_configs(qtbot):
+    # A config naming one strategy runs that one only (Random was ticked as well, so two runs happened).
     panel = _panel(qtbot, StrategiesPanel, configs.validate({"active": {"strategy": "margin"}}))
     strategies = panel.findChild(QListWidget, "strategyList")
     assert strategies.count() == len(STRATEGIES)
-    assert _checked(strategies) == ["random", "margin"] == panel.strategies()
+    assert _checked(strategies) == ["margin"] == panel.strategies()
     assert {strategies.item(row).toolTip() for row in range(strategies.count())} == set(STRATEGIES)
+    # A config listing several runs them in its own order, each as often as it says.
+    panel.set_config(configs.validate({"active": {"strategies": ["bald", "random", "coreset"], "repetitions": 3}}))
+    assert panel.strategies() == ["bald", "random", "coreset"] and panel.seeds() == 3
+    assert panel.findChild(QWidget, "runsLabel").text().endswith("= 9 runs")
 
 
 def test_unchecking_a_strategy_removes_it_but_one_always_stays(qtbot):
-    panel = _panel(qtbot, StrategiesPanel, configs.ExperimentConfig())
+    panel = _panel(qtbot, StrategiesPanel, configs.validate({"active": {"strategies": ["random", "bald"]}}))
     strategies = panel.findChild(QListWidget, "strategyList")
     with qtbot.waitSignal(panel.changed, timeout=1000):
         _item(strategies, "bald").setCheckState(Qt.CheckState.Unchecked)
@@ -432,3 +438,13 @@ def test_llm_demonstrations_are_set_in_the_panel(qtbot):
     chosen.setCurrentIndex(chosen.findData("random"))
     applied = _applied(panel)["annotator"]
     assert (applied["kind"], applied["few_shot"], applied["few_shot_selection"]) == ("llm", 3, "random")
+
+
+@pytest.mark.parametrize("bias", ["minority", "correlation"])
+def test_the_strength_note_says_when_the_bias_does_nothing(qtbot, bias):
+    panel = _panel(qtbot, DatasetPanel, configs.validate({"dataset": {"bias": bias, "bias_strength": 0.5}}))
+    note = panel.findChild(QWidget, "biasHint").text()
+    assert "no correlation" in note if bias == "correlation" else "no group is a minority" in note
+    assert "mostly" not in note and "%" not in note
+    panel.findChild(QSlider, "biasStrengthSlider").setValue(90)
+    assert "90%" in panel.findChild(QWidget, "biasHint").text()

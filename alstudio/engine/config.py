@@ -24,6 +24,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_PRESET = "minority-color"
+MAX_REPETITIONS = 100
 STRATEGIES = (
     "random", "entropy", "least_confidence", "margin", "bald", "batchbald", "power_bald",
     "learning_loss", "coreset",
@@ -129,6 +130,10 @@ class ActiveConfig(_Section):
     pool_subset: int = Field(0, ge=0)  # 0 scores the whole unlabelled pool
     seed: int = Field(0, ge=0, le=2**32 - 1)
     power_beta: float = Field(1.0, gt=0.0, le=100.0)  # power_bald: sampling ∝ score ** power_beta
+    # What an experiment compares: these strategies (empty: just `strategy`), each run `repetitions`
+    # times with seeds derived from `seed`. `strategy` is the one a single run uses.
+    strategies: list[str] = Field(default_factory=list)
+    repetitions: int = Field(1, ge=1, le=MAX_REPETITIONS)
 
     @field_validator("strategy")
     @classmethod
@@ -136,6 +141,28 @@ class ActiveConfig(_Section):
         if name not in STRATEGIES:
             raise ValueError(f"must be one of {', '.join(STRATEGIES)}, got {name!r}")
         return name
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in STRATEGIES:
+                raise ValueError(f"must hold names from {', '.join(STRATEGIES)}, got {name!r}")
+        _no_duplicates(names)
+        return names
+
+    @model_validator(mode="after")
+    def _strategy_among_strategies(self) -> ActiveConfig:
+        if self.strategies and self.strategy not in self.strategies:
+            if "strategy" in self.model_fields_set:
+                raise _field_error("active.strategy", f"must be one of active.strategies "
+                                   f"({', '.join(self.strategies)}), got {self.strategy!r}")
+            object.__setattr__(self, "strategy", self.strategies[0])  # left out: the first compared one
+        return self
+
+    def run_strategies(self) -> list[str]:
+        """The strategies an experiment with this config runs side by side."""
+        return list(self.strategies) or [self.strategy]
 
 
 class AnnotatorConfig(_Section):
@@ -330,6 +357,26 @@ def load(path: str | Path) -> ExperimentConfig:
         return validate(data, path.name)
     except ConfigError as err:
         raise ConfigError(f"{path.name}: {err}") from None
+
+
+def differences(ours: BaseModel, theirs: BaseModel, prefix: str = "") -> list[str]:
+    """The keys whose values differ, as "key ours vs theirs" (e.g. to warn that two datasets differ)."""
+    mine, other = ours.model_dump(), theirs.model_dump()
+    return [f"{prefix}{key} {_shown(mine[key])} vs {_shown(other[key])}" for key in mine if mine[key] != other[key]]
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def with_runs(config: ExperimentConfig, strategies: list[str], repetitions: int) -> ExperimentConfig:
+    """The config of an experiment comparing `strategies`, each repeated `repetitions` times."""
+    data = config.model_dump()
+    active = data["active"]
+    active["strategies"], active["repetitions"] = list(strategies), repetitions
+    if active["strategy"] not in strategies:
+        active["strategy"] = strategies[0]
+    return validate(data, "the experiment's runs")
 
 
 def to_toml(config: ExperimentConfig) -> str:

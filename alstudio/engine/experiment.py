@@ -64,8 +64,9 @@ class Experiment:
             raise UserInputError("--strategies: give at least one strategy")
         if len(set(strategies)) != len(strategies):
             raise UserInputError("--strategies: a strategy is listed twice")
-        if n_seeds < 1:
-            raise UserInputError(f"--seeds must be at least 1, got {n_seeds}")
+        most = configs.MAX_REPETITIONS
+        if not 1 <= n_seeds <= most:
+            raise UserInputError(f"--seeds must be from 1 to {most}, got {n_seeds}")
         if folder.exists() and not folder.is_dir():
             raise UserInputError(f"--out {folder}: is a file, not a folder")
         if folder.is_dir() and any(folder.iterdir()):
@@ -78,6 +79,7 @@ class Experiment:
         if not folder.parent.exists():
             raise UserInputError(f"--out {folder}: the folder {folder.parent} does not exist")
         folder.mkdir(exist_ok=True)
+        config = configs.with_runs(config, strategies, n_seeds)  # experiment.toml alone reopens the experiment
         configs.save(config, folder / "experiment.toml")
         meta = {"strategies": list(strategies), "seeds": n_seeds, "alstudio": __version__,
                 "run_seeds": [run_seed(config.active.seed, i) for i in range(n_seeds)], "flagged_to": flagged_to}

@@ -96,23 +96,36 @@ class RunControl:
 
     stop_event: threading.Event = field(default_factory=threading.Event)
     running: threading.Event = field(default_factory=threading.Event)  # cleared = paused
+    _paused_at: float | None = None
+    _paused_before: float = 0.0
 
     def __post_init__(self):
         self.running.set()
 
     def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.perf_counter()
         self.running.clear()
 
     def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_before += time.perf_counter() - self._paused_at
+            self._paused_at = None
         self.running.set()
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.running.set()
+        self.resume()
 
     @property
     def paused(self) -> bool:
         return not self.running.is_set()
+
+    @property
+    def paused_seconds(self) -> float:
+        """Time spent paused so far, so that progress estimates count only work."""
+        ongoing = time.perf_counter() - self._paused_at if self._paused_at is not None else 0.0
+        return self._paused_before + ongoing
 
     def checkpoint(self) -> None:
         """Block while paused; raise Stopped once stop was asked for."""

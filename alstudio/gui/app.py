@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..engine import config as configs
 from ..engine.errors import UserInputError
+from .platform_check import check_platform_plugin
 
 
 def _check_display() -> None:
@@ -33,33 +34,49 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def make_window(config: configs.ExperimentConfig, experiment: str | Path | None = None):
+    """The workbench window `alstudio gui` shows: `config` in the panels, or the experiment folder
+    as File > Open experiment folder shows it. Needs a QApplication."""
+    from .main_window import MainWindow
+
+    window = MainWindow(config)
+    if experiment is not None:
+        window.open_experiment(experiment)
+    return window
+
+
 def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
-            quit_after_cycles: int | None = None, screenshot: str | None = None, lecture: bool = False) -> int:
+            quit_after_cycles: int | None = None, screenshot: str | None = None, lecture: bool = False,
+            experiment: str | Path | None = None, export_plots: str | Path | None = None) -> int:
     _check_display()
+    check_platform_plugin()  # Qt aborts the process when its platform plugin cannot load
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-
-    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("alstudio")
     app.setOrganizationName("alstudio")
-    window = MainWindow(config)
+    window = make_window(config, experiment)
     _install_excepthook(window)
     window.show()
     if lecture:
         window.toggle_lecture_mode()
-    if screenshot:
-        screenshot_path = Path(screenshot)
+    quitting = []
 
-        def save_and_quit():
-            window.grab().save(str(screenshot_path))
-            window.controller.stop(wait=True)
-            app.quit()
-    else:
-        def save_and_quit():
-            window.controller.stop(wait=True)
-            app.quit()
+    def save_and_quit():
+        if quitting:  # the last cycle and the end of the run may both ask
+            return
+        quitting.append(0)
+        if screenshot:
+            window.grab().save(str(screenshot))
+        if export_plots:
+            try:
+                window.export_plots(export_plots)
+            except UserInputError as err:
+                print(f"alstudio: error: {err}", file=sys.stderr)
+                quitting[0] = 2
+        window.controller.stop(wait=True)
+        app.exit(quitting[0])
 
     if quit_after_cycles is not None:
         shown = []
@@ -72,8 +89,9 @@ def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
         window.cycle_shown.connect(count)
     if autostart or quit_after_cycles is not None:
         window.controller.done.connect(lambda finished: QTimer.singleShot(300, save_and_quit)
-                                       if (quit_after_cycles is not None or screenshot) else None)
+                                       if (quit_after_cycles is not None or screenshot or export_plots)
+                                       else None)
         QTimer.singleShot(0, window.start)
-    elif screenshot:
+    elif screenshot or export_plots:
         QTimer.singleShot(500, save_and_quit)
     return app.exec()

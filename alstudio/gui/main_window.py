@@ -11,11 +11,13 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QToolBar,
     QWidget,
 )
@@ -32,13 +34,14 @@ from .panels.annotator import AnnotatorPanel, agreement_text
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
 from .panels.training import TrainingPanel
-from .plots import CurvePlot, LearningCurvePlot, export_plot
+from .plots import CurvePlot, LearningCurvePlot
 from .plots.acquisition import AcquisitionPlot
 from .plots.fairness import FairnessPlot
 from .plots.gallery import GalleryItem, QueryGallery
 from .worker import RunController
 
 RECENT_KEY = "recentExperiments"
+LECTURE_SCALE = 1.5  # text in lecture mode, against its normal size
 
 
 def _format_eta(seconds: float | None) -> str:
@@ -46,6 +49,20 @@ def _format_eta(seconds: float | None) -> str:
         return ""
     minutes, seconds = divmod(int(seconds), 60)
     return f", about {minutes} min {seconds:02d} s left" if minutes else f", about {seconds} s left"
+
+
+def _stage_text(p: dict) -> str:
+    """"bald seed 1, cycle 3: training epoch 2/15" from a worker's progress payload."""
+    stage, run = p["stage"], p["run"]
+    if not run:
+        return f"{stage} ({p['done']:,} of {p['total']:,})" if p["total"] else stage
+    if stage == "run finished":
+        return f"{run}: finished"
+    if stage == "training":
+        stage = f"training epoch {p['done']}/{p['total']}"
+    elif stage == "waiting for labels":
+        stage = f"waiting for labels ({p['done']} of {p['total']})"
+    return f"{run}, cycle {p['cycle']}: {stage}"
 
 
 def _prediction_text(probs: list[float], class_names: list[str]) -> str:
@@ -68,7 +85,11 @@ class MainWindow(QMainWindow):
         self.predictions: dict[int, str] = {}  # queried sample -> the model's prediction, for the hints
         self.labeling_dialog: LabelingDialog | None = None
         self.lecture_mode = False
-        self._gc_timer = collect_on_gui_thread(self)
+        self._state = "idle"  # of the run: idle, running or paused
+        self.config_error: str | None = None  # what is wrong with the panels' set-up, if anything
+        self._stage: tuple[str, float | None] = ("", None)  # the last stage shown, and its ETA
+        self._stopping = False
+        self._garbage_collector = collect_on_gui_thread(self)
         self.controller = RunController(self, workers)
         self._connect_controller()
         self._build_docks()
@@ -81,16 +102,29 @@ class MainWindow(QMainWindow):
         self.llm_label.setToolTip("The LLM annotator in this run: answers accepted, images flagged to you, "
                                   "agreement with the true class where known, and the cost so far")
         self.statusBar().addPermanentWidget(self.llm_label)
+        self.locked_label = QLabel("Settings fixed by this experiment (Ctrl+Shift+N: edit a copy)",
+                                   objectName="settingsLockedLabel")
+        self.locked_label.setAccessibleName("Settings are read-only")
+        self.locked_label.setToolTip("The panels show the settings this experiment runs with. To change them, "
+                                     "File > New from this config starts a new experiment with a copy.")
+        self.statusBar().addPermanentWidget(self.locked_label)
         self._show_config(config)
         self._update_title()
         self._set_state("idle")
+        # The progress bar gives way to the stage text, so that in an 800-pixel-wide window the stage is
+        # read in full rather than hidden in the toolbar's overflow menu; a longer one is cut, not hidden.
+        self.progress_bar.setMinimumWidth(120)
+        self.stage_label.setMinimumWidth(160)
         self.resize(1500, 950)
 
     # ---- construction -------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        # A panel taller or wider than its dock scrolls there, instead of painting over the tab bar.
+        scroll = QScrollArea(objectName=f"{name}Scroll", widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
@@ -137,6 +171,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.acquisition_plot, 2, 0)
         grid.addWidget(self.gallery, 2, 1)
         self.setCentralWidget(central)
+        self._apply_line_width()  # and the plots' minimum sizes
 
     def _action(self, text: str, name: str, shortcut, slot, tip: str) -> QAction:
         action = QAction(text, self)
@@ -182,8 +217,14 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self._action("&New experiment", "newAction", QKeySequence.StandardKey.New,
                                          self.new_experiment, "Start over from the default experiment"))
+        self.new_from_config_action = self._action(
+            "New &from this config", "newFromConfigAction", "Ctrl+Shift+N", self.new_from_this_config,
+            "A new experiment with these settings, editable (an experiment's own settings are fixed)")
+        file_menu.addAction(self.new_from_config_action)
         file_menu.addAction(self._action("&Open experiment folder…", "openAction", QKeySequence.StandardKey.Open,
                                          self.open_experiment_dialog, "Show a finished or interrupted experiment"))
+        file_menu.addAction(self._action("Open confi&g…", "openConfigAction", "Ctrl+Shift+T", self.open_config_dialog,
+                                         "Set up a new experiment from a TOML config file"))
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.setObjectName("recentMenu")
         self._fill_recent_menu()
@@ -196,7 +237,7 @@ class MainWindow(QMainWindow):
                                          "Show only this experiment's learning curves again"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export plots…", "exportPlotsAction", "Ctrl+E", self.export_plots_dialog,
-                                         "Save the three plots as PNG or SVG"))
+                                         "Save the three plots as PNG and SVG in a folder"))
         file_menu.addAction(self._action("Export metrics CSV…", "exportCsvAction", "Ctrl+Shift+E",
                                          self.export_csv_dialog, "Save every cycle's metrics as CSV"))
         file_menu.addSeparator()
@@ -213,8 +254,6 @@ class MainWindow(QMainWindow):
         # Presenter keys, active only in lecture mode.
         self.space_action = self._action("Pause or resume", "presenterPause", "Space", self.toggle_pause, "")
         self.right_action = self._action("One more cycle", "presenterStep", "Right", self.step, "")
-        for action in (self.space_action, self.right_action):
-            action.setEnabled(False)
 
     def _connect_controller(self) -> None:
         c = self.controller
@@ -238,36 +277,56 @@ class MainWindow(QMainWindow):
         try:
             self.config = configs.validate(data, "the set-up")
         except ConfigError as err:
-            self.statusBar().showMessage(str(err))
-            self.start_action.setEnabled(False)
-            return
-        self.statusBar().clearMessage()
-        self.start_action.setEnabled(not self.controller.running)
+            self.config_error = str(err)  # self.config keeps the last valid set-up, which must not run
+            self.statusBar().showMessage(self.config_error)
+        else:
+            if self.config_error is not None:
+                self.statusBar().clearMessage()
+            self.config_error = None
+        self._refresh_actions()
 
     # ---- experiments --------------------------------------------------------------------------
     def new_experiment(self) -> None:
+        self._new_from(configs.load_preset(configs.DEFAULT_PRESET))
+
+    def new_from_this_config(self) -> None:
+        """A new, editable experiment with the settings on screen (an experiment's own are fixed)."""
+        self._new_from(self.config)
+
+    def _new_from(self, config: configs.ExperimentConfig) -> None:
         if not self._confirm_leaving_run():
             return
         self.experiment = None
-        self.config = configs.load_preset(configs.DEFAULT_PRESET)
+        self.config, self.config_error = config, None
         self._show_config(self.config)
         self._clear_results()
         self._update_title()
+        self.start_action.setText("Start")
+        self._refresh_actions()
 
     def _new_experiment_folder(self) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         return experiments_dir() / f"{stamp}-{self.config.dataset.bias}-{self.config.dataset.sensitive_attribute}"
 
+    def can_start(self) -> bool:
+        """Whether Start, Step and the presenter's Right key may begin work now."""
+        return self._state == "idle" and self.config_error is None
+
     def start(self) -> None:
         if self.controller.running:
+            return
+        if self.config_error is not None:
+            self.statusBar().showMessage(f"Cannot start: {self.config_error}")
             return
         try:
             if self.experiment is None or not unfinished_runs(self.experiment):
                 folder = self._new_experiment_folder()
                 folder.parent.mkdir(parents=True, exist_ok=True)
-                self.experiment = Experiment.create(folder, self.config, self.strategies_panel.strategies(),
-                                                    self.strategies_panel.seeds(), flagged_to="human")
+                active = self.config.active
+                self.experiment = Experiment.create(folder, self.config, active.run_strategies(),
+                                                    active.repetitions, flagged_to="human")
                 self._clear_results()
+                self.progress_bar.setValue(0)
             self._remember_recent(self.experiment.folder)
         except (UserInputError, OSError) as err:
             QMessageBox.warning(self, "Cannot start", str(err))
@@ -287,13 +346,17 @@ class MainWindow(QMainWindow):
 
     def step(self) -> None:
         if not self.controller.running:
+            if not self.can_start():
+                if self.config_error is not None:
+                    self.statusBar().showMessage(f"Cannot start: {self.config_error}")
+                return
             self.start()
-            self.controller.step()
-        else:
-            self.controller.step()
+        self.controller.step()
 
     def stop(self) -> None:
-        self.stage_label.setText("Stopping after the current batch…")
+        if self.controller.running:
+            self._stopping = True
+            self._show_stage()
         self.controller.stop(wait=False)
 
     def open_experiment_dialog(self) -> None:
@@ -312,11 +375,17 @@ class MainWindow(QMainWindow):
         except UserInputError as err:
             QMessageBox.warning(self, "Cannot open experiment", str(err))
             return
-        self.experiment, self.config = experiment, experiment.config
+        self.experiment, self.config, self.config_error = experiment, experiment.config, None
         self._show_config(self.config)
         self._clear_results()
         self.rows = rows
         self._redraw()
+        self._refresh_actions()
+        cycles = len(experiment.runs()) * (self.config.active.cycles + 1)
+        self.progress_bar.setMaximum(1000)
+        self.progress_bar.setValue(round(1000 * len(rows) / cycles))
+        self._stage = ("", None)
+        self.stage_label.setText("Interrupted; press Resume to continue" if pending else "Finished")
         if rows and self.config.annotator.kind == "llm":
             self.annotator_panel.show_accounting(rows[-1])
         self._remember_recent(experiment.folder)
@@ -327,6 +396,26 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{len(pending)} unfinished run(s){waits}: press Resume to continue them")
         else:
             self.statusBar().showMessage("This experiment is finished")
+
+    def open_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open config", "", "TOML config (*.toml);;All files (*)")
+        if path:
+            self.open_config(path)
+
+    def open_config(self, path: str | Path) -> bool:
+        """A TOML config in the panels, as a new experiment not yet started. A file with a problem
+        changes nothing: a dialog gives the engine's sentence naming the key."""
+        try:
+            config = configs.load(path)
+        except UserInputError as err:
+            QMessageBox.warning(self, "Cannot open config", str(err))
+            return False
+        self._new_from(config)
+        if self.experiment is not None or self.config is not config:  # the run on screen was kept
+            return False
+        self.setWindowTitle(f"alstudio — {Path(path).name}")
+        self.statusBar().showMessage(f"Config {path} loaded: press Start to run it")
+        return True
 
     def compare_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Compare with experiment folder", str(experiments_dir()))
@@ -344,14 +433,20 @@ class MainWindow(QMainWindow):
         if not rows:
             QMessageBox.warning(self, "Cannot compare", f"{folder}: no finished cycle to compare yet")
             return
-        shown = self.learning_plot.compare(annotation_name(other), rows)
+        differ = configs.differences(self.config.dataset, other.config.dataset, "dataset.")
+        caveat = f"another dataset: {'; '.join(differ)}" if differ else ""
+        shown = self.learning_plot.compare(annotation_name(other), rows, caveat)
+        warning = f" Careful, {caveat} (ours vs theirs)." if caveat else ""
         self.statusBar().showMessage(f"Learning curves of {Path(folder).name} added as “{shown}”; "
-                                     "Against: labels from people compares human effort")
+                                     f"Against: labels from people compares human effort.{warning}")
 
     def clear_comparison(self) -> None:
         self.learning_plot.clear_comparisons()
 
     def save_config_dialog(self) -> None:
+        if self.config_error is not None:  # self.config is the last valid set-up, not what the panels show
+            QMessageBox.warning(self, "Cannot save", f"The set-up has a problem: {self.config_error}")
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Save config as", "experiment.toml", "TOML (*.toml)")
         if path:
             try:
@@ -361,24 +456,65 @@ class MainWindow(QMainWindow):
 
     def export_plots_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export plots to folder")
-        if folder:
-            self.export_plots(Path(folder), "png")
-            self.export_plots(Path(folder), "svg")
+        if not folder:
+            return
+        try:
+            self.export_plots(Path(folder))
+        except UserInputError as err:
+            QMessageBox.warning(self, "Cannot export plots", str(err))
 
-    def export_plots(self, folder: Path, extension: str) -> list[Path]:
-        written = []
-        for name, plot in (("learning_curve", self.learning_plot), ("fairness", self.fairness_plot),
-                           ("acquisition", self.acquisition_plot)):
-            path = folder / f"{name}.{extension}"
-            export_plot(getattr(plot, "plot", plot), path)
-            written.append(path)
-        self.statusBar().showMessage(f"Exported {len(written)} plots to {folder}")
+    def export_plots(self, folder: str | Path) -> list[Path]:
+        """Every plot as PNG and SVG in `folder`: all of them, or none and a UserInputError saying why.
+        Each plot widget exports itself; the files are written under temporary names, then renamed."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise UserInputError(f"{folder}: not a folder, so the plots cannot be exported there")
+        plots = {"learning_curve": self.learning_plot, "fairness": self.fairness_plot,
+                 "acquisition": self.acquisition_plot}
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for name, plot in plots.items():
+                for extension in ("png", "svg"):
+                    path = folder / f"{name}.{extension}"
+                    if path.is_dir():
+                        raise IsADirectoryError(21, "a folder has that name", str(path))
+                    partial = folder / f".{name}.partial.{extension}"
+                    staged.append((partial, path))
+                    plot.export(partial)
+                    if not partial.is_file() or partial.stat().st_size == 0:
+                        raise OSError(5, "nothing was written", str(path))
+            for partial, path in staged:
+                partial.replace(path)
+        except OSError as err:
+            for partial, _ in staged:
+                partial.unlink(missing_ok=True)
+            reason = f" ({err.strerror})" if err.strerror else ""
+            raise UserInputError(f"{path}: cannot be written{reason}") from None
+        written = [path for _, path in staged]
+        self.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)} to {folder}")
         return written
 
     def export_csv_dialog(self) -> None:
+        """The experiment's metrics.csv as `alstudio run` writes it: the same rows from the journals,
+        through the same writer (the rows the plots hold lack the timings the journal keeps)."""
+        try:
+            rows = collect_rows(self.experiment) if self.experiment is not None else []
+        except UserInputError as err:
+            QMessageBox.warning(self, "Cannot export metrics", str(err))
+            return
+        if not rows:
+            QMessageBox.information(self, "No metrics to export", "There are no metrics to export yet: run an "
+                                    "experiment until its first cycle, or open one (File > Open experiment folder).")
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
-        if path:
-            write_metrics_csv(self.rows, Path(path))
+        if not path:
+            return
+        try:
+            write_metrics_csv(rows, Path(path))
+        except OSError as err:
+            QMessageBox.warning(self, "Cannot export metrics", f"{path}: cannot be written ({err.strerror or err})")
+            return
+        self.statusBar().showMessage(f"Exported the metrics of {len(rows)} cycle(s) to {path}")
 
     def _remember_recent(self, folder: Path) -> None:
         settings = QSettings()
@@ -407,14 +543,23 @@ class MainWindow(QMainWindow):
     # ---- run events ---------------------------------------------------------------------------
     def _on_progress(self, p: dict) -> None:
         self.progress_bar.setMaximum(1000)
-        self.progress_bar.setValue(int(1000 * p["overall"]))
-        where = f"{p['run']}, cycle {p['cycle']}: " if p["run"] else ""
-        stage = p["stage"]
-        if stage == "training":
-            stage = f"training epoch {p['done']}/{p['total']}"
-        elif stage == "waiting for labels":
-            stage = f"waiting for labels ({p['done']} of {p['total']})"
-        self.stage_label.setText(f"{where}{stage}{_format_eta(p.get('eta_seconds'))}")
+        # The worker's fraction never goes back; a resumed experiment may re-estimate a little lower.
+        self.progress_bar.setValue(max(self.progress_bar.value(), round(1000 * p["overall"])))
+        self._stage = (_stage_text(p), p.get("eta_seconds"))
+        self._show_stage()
+        if p["stage"] == "training" and self.gallery.hidden():
+            self.gallery.set_hidden(())  # training again: every label of the batch is in
+
+    def _show_stage(self) -> None:
+        """The stage line: what runs now and the time left, or why nothing moves (paused, stopping)."""
+        text, eta = self._stage
+        if self._stopping:
+            self.stage_label.setText("Stopping after the current batch…")
+        elif self._state == "paused":
+            at = f" at {text}" if text else ""
+            self.stage_label.setText(f"Paused{at} — Resume (Ctrl+P) or Step (Ctrl+T)")
+        else:
+            self.stage_label.setText(text + _format_eta(eta))
 
     def _on_dataset_ready(self, dataset) -> None:
         self.dataset = dataset
@@ -437,7 +582,10 @@ class MainWindow(QMainWindow):
             groups = self.config.dataset.groups
             items = [GalleryItem(q["sample"], self.dataset.pool.images[q["sample"]], names[q["class"]],
                                  groups[q["group"]], q["score"], q["scores"]) for q in payload["queried"]]
-            self.gallery.show_batch(payload["strategy"], payload["cycle"], items)
+            # Their labels are still to come: a person must not read the true class off the gallery.
+            asks_people = self.config.annotator.kind in ("human", "llm")
+            pending = [item.sample for item in items] if asks_people else []
+            self.gallery.show_batch(payload["strategy"], payload["cycle"], items, hidden=pending)
         self.cycle_shown.emit(payload["cycle"])
 
     def _redraw(self) -> None:
@@ -463,6 +611,7 @@ class MainWindow(QMainWindow):
 
     def _on_need_labels(self, request: dict) -> None:
         self.pending_labels = request
+        self.gallery.set_hidden(request["samples"])  # what the LLM decided may show; what you label may not
         self._open_labeling_dialog()
 
     def _open_labeling_dialog(self) -> None:
@@ -475,7 +624,8 @@ class MainWindow(QMainWindow):
         items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s),
                            tuple("?" if v is None else v for v in votes.get(s, ())))
                  for s in request["samples"]]
-        what = "samples the LLM was unsure of" if votes else "queried samples"
+        # A human annotator's batch carries empty vote lists: only an LLM's flags are "unsure".
+        what = "samples the LLM was unsure of" if self.config.annotator.kind == "llm" else "queried samples"
         title = f"Label {len(items)} {what} — {request['run']}, cycle {request['cycle']}"
         dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)
         human = self.controller.human
@@ -488,6 +638,7 @@ class MainWindow(QMainWindow):
 
     def _on_labels_submitted(self) -> None:
         self.controller.human.close_batch()
+        self.gallery.set_hidden(())
         self.pending_labels = None
         self.labeling_dialog = None
 
@@ -510,22 +661,34 @@ class MainWindow(QMainWindow):
         self.error_box = box
 
     def _on_done(self, finished: bool) -> None:
+        self._stopping = False
+        self._stage = ("", None)
         self.stage_label.setText("Finished" if finished else "Stopped; press Resume to continue")
         if finished:
             self.progress_bar.setValue(self.progress_bar.maximum())
         self.start_action.setText("Start" if finished else "Resume")
 
     def _set_state(self, state: str) -> None:
-        running = state in ("running", "paused")
-        self.start_action.setEnabled(not running)
+        self._state = state
+        self._refresh_actions()
+        if state != "idle":
+            self._show_stage()
+
+    def _refresh_actions(self) -> None:
+        """Every control that starts work honours the same rule (can_start); an experiment's settings
+        are read-only: editing means File > New from this config."""
+        running = self._state != "idle"
+        self.start_action.setEnabled(self.can_start())
         self.pause_action.setEnabled(running)
-        self.pause_action.setText("Resume" if state == "paused" else "Pause")
+        self.pause_action.setText("Resume" if self._state == "paused" else "Pause")
         self.stop_action.setEnabled(running)
-        self.step_action.setEnabled(state != "running")
+        self.step_action.setEnabled(self.can_start() or self._state == "paused")
+        self.space_action.setEnabled(self.lecture_mode)
+        self.right_action.setEnabled(self.lecture_mode and self.step_action.isEnabled())
+        self.new_from_config_action.setEnabled(not running and self.experiment is not None)
         for panel in self.panels:
-            panel.set_editable(not running)
-        if state == "paused":
-            self.stage_label.setText("Paused — Resume (Ctrl+P) or Step (Ctrl+T)")
+            panel.set_editable(not running and self.experiment is None)
+        self.locked_label.setVisible(self.experiment is not None)
 
     # ---- lecture mode -------------------------------------------------------------------------
     def _line_width(self) -> float:
@@ -539,7 +702,7 @@ class MainWindow(QMainWindow):
             self._normal_font = QFont(app.font())
         font = QFont(self._normal_font)
         if self.lecture_mode:
-            font.setPointSizeF(self._normal_font.pointSizeF() * 1.5)
+            font.setPointSizeF(self._normal_font.pointSizeF() * LECTURE_SCALE)
         app.setFont(font)
         self.cycle_counter.setVisible(self.lecture_mode)
         counter_font = QFont(font)
@@ -547,16 +710,26 @@ class MainWindow(QMainWindow):
         counter_font.setBold(True)
         self.cycle_counter.setFont(counter_font)
         self._apply_line_width()
-        for action in (self.space_action, self.right_action):
-            action.setEnabled(self.lecture_mode)
+        self._refresh_actions()  # the presenter keys
         for dock in self.docks:
             dock.setVisible(not self.lecture_mode)
 
     def _apply_line_width(self) -> None:
+        """Lines, text and room of every plot for the current mode: thicker, larger and roomier in lecture
+        mode. The plots size their text themselves (pyqtgraph does not follow the application font)."""
         for widget in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
-            plot = widget if isinstance(widget, CurvePlot) else getattr(widget, "plot", None)
-            if isinstance(plot, CurvePlot):
-                plot.set_line_width(self._line_width())
+            plot = widget if isinstance(widget, CurvePlot) else widget.plot
+            plot.set_line_width(self._line_width())
+        for widget in (self.learning_plot, self.fairness_plot, self.acquisition_plot, self.gallery):
+            widget.set_text_scale(LECTURE_SCALE if self.lecture_mode else 1.0)
+        # Below this a plot has no room left for its curves under its title, legend and axes, so the
+        # docks give way first (they scroll). A lecture-mode window still fits an 800 x 600 projector.
+        width, height = (360, 220) if self.lecture_mode else (240, 170)
+        grid = self.centralWidget().layout()
+        for column in (0, 1):
+            grid.setColumnMinimumWidth(column, width)
+        for row in (1, 2):
+            grid.setRowMinimumHeight(row, height)
 
     # ---- misc ---------------------------------------------------------------------------------
     def _update_title(self) -> None:

@@ -7,7 +7,6 @@ numpy copies only. Pause, step and stop are cooperative (engine.loop.RunControl)
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
@@ -16,15 +15,17 @@ from ..engine.annotators import HumanAnnotator, build_annotator
 from ..engine.data import GenerationCancelled, load_or_generate
 from ..engine.experiment import Experiment
 from ..engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl
+from ..engine.progress import ExperimentProgress
 from ..engine.results import metrics_row
 from ..engine.runner import run_experiment
 
 
 class _Worker(QObject):
-    progress = Signal(dict)  # run, stage, done, total, cycle, overall (0..1 of the experiment), eta_seconds
+    # object, not dict: a dict signal becomes a QVariantMap, which sorts the keys (metrics columns lost their order).
+    progress = Signal(object)  # run, stage, done, total, cycle, overall (0..1 of the experiment), eta_seconds
     dataset_ready = Signal(object)  # SynbolsDataset (read-only arrays, shared)
-    cycle_result = Signal(dict)
-    need_labels = Signal(dict)
+    cycle_result = Signal(object)
+    need_labels = Signal(object)
     failed = Signal(str, str)
     done = Signal(bool)  # True when every run finished, False when stopped
 
@@ -49,15 +50,19 @@ class _Worker(QObject):
 
     def _run(self) -> None:
         experiment = self.experiment
-        total_steps = len(experiment.runs()) * (experiment.config.active.cycles + 1)
-        started = time.perf_counter()
+        config = experiment.config
+        tracker = ExperimentProgress(len(experiment.runs()), config.active.cycles, config.training.epochs,
+                                     config.active.initial_labels, config.active.query_size)
+
+        def emit(run: str, stage: str, done: int, total: int, cycle: int, estimate) -> None:
+            self.progress.emit({"run": run, "stage": stage, "done": done, "total": total, "cycle": cycle,
+                                "overall": estimate.fraction, "eta_seconds": estimate.eta_seconds})
 
         def generating(done, total):
-            self.progress.emit({"run": "", "stage": "generating dataset", "done": done, "total": total,
-                                "cycle": -1, "overall": done / max(total, 1), "eta_seconds": None})
+            emit("", "generating dataset", done, total, -1, tracker.generating(done, total))
 
         try:
-            dataset, _ = load_or_generate(experiment.config.dataset, progress=generating,
+            dataset, _ = load_or_generate(config.dataset, progress=generating,
                                           cancel=self.control.stop_event, workers=self.workers)
         except GenerationCancelled:
             self.done.emit(False)
@@ -65,20 +70,21 @@ class _Worker(QObject):
         self.dataset_ready.emit(dataset)
         runs = experiment.runs()
         finished = True
-        steps_done = 0
+        current = None
         for spec, event in run_experiment(experiment, dataset, self.control, self._annotator_for,
                                           check_same_thread=True):
-            base = runs.index(spec) * (experiment.config.active.cycles + 1)
+            index = runs.index(spec)
+            paused = self.control.paused_seconds
+            if spec is not current:
+                current = spec
+                tracker.run_started(paused)
             if isinstance(event, Progress):
-                elapsed = time.perf_counter() - started
-                eta = elapsed / steps_done * (total_steps - steps_done) if steps_done else None
-                within = event.done / event.total if event.stage == "training" and event.total else 0.0
-                self.progress.emit({"run": spec.label, "stage": event.stage, "done": event.done, "total": event.total,
-                                    "cycle": event.cycle, "overall": (base + event.cycle + within) / total_steps,
-                                    "eta_seconds": eta})
+                emit(spec.label, event.stage, event.done, event.total, event.cycle,
+                     tracker.stage(index, event.cycle, event.stage, event.done, event.total, paused))
             elif isinstance(event, CycleResult):
-                steps_done = base + event.cycle + 1
+                estimate = tracker.cycle_done(index, event.cycle, paused)
                 self.cycle_result.emit(self._payload(spec, event, dataset))
+                emit(spec.label, "cycle done", event.cycle + 1, config.active.cycles + 1, event.cycle, estimate)
                 if self.step.is_set():
                     self.step.clear()
                     self.control.pause()
@@ -90,7 +96,7 @@ class _Worker(QObject):
                 self.failed.emit(event.message, event.traceback)
                 finished = False
             elif isinstance(event, Finished):
-                steps_done = base + experiment.config.active.cycles + 1
+                emit(spec.label, "run finished", event.cycles, event.cycles, event.cycles, tracker.run_done(index))
         self.done.emit(finished and not self.control.stop_event.is_set())
 
     def _payload(self, spec, event: CycleResult, dataset) -> dict:
@@ -115,10 +121,10 @@ class _Worker(QObject):
 class RunController(QObject):
     """Owns the thread, the worker and the control flags of the experiment being run."""
 
-    progress = Signal(dict)
+    progress = Signal(object)
     dataset_ready = Signal(object)
-    cycle_result = Signal(dict)
-    need_labels = Signal(dict)
+    cycle_result = Signal(object)
+    need_labels = Signal(object)
     failed = Signal(str, str)
     done = Signal(bool)
     state_changed = Signal(str)  # "idle", "running", "paused"

@@ -69,15 +69,25 @@ def group_roles(bias: str, classes: list[str], n_groups: int) -> list[str]:
 
 
 def bias_summary(bias: str, strength: float, groups: list[str], classes: list[str]) -> str:
+    """What the bias does to the pool, in words; the strength at which it does nothing says so."""
     if len(groups) < 2:
         return "Check at least two groups."
+    even = abs(strength - 1 / len(groups)) < 1e-9  # every group as common as the others
     if bias == "minority":
+        if even:
+            return f"At {strength:.2f} the groups are equally common: no group is a minority."
         return (f"{groups[0]} makes up {strength:.0%} of the pool; {', '.join(groups[1:])} share the rest. "
                 "The class does not depend on the group.")
     if bias == "correlation":
-        pairs = [f"{c} is mostly {groups[i % len(groups)]}" for i, c in enumerate(classes[:4])]
+        if even:
+            return f"At {strength:.2f} every class comes equally often in every group: no correlation."
+        pairs = [f"{c} {groups[i % len(groups)]}" for i, c in enumerate(classes[:4])]
         more = ", …" if len(classes) > 4 else ""
-        return f"In {strength:.0%} of the pool's images, {', '.join(pairs)}{more}."
+        if strength == 1.0:
+            return f"Every class always comes in its paired group: {', '.join(pairs)}{more}."
+        others = "the other group" if len(groups) == 2 else "the other groups"
+        return (f"Each class comes in its paired group in {strength:.0%} of its images ({', '.join(pairs)}{more}), "
+                f"the rest in {others}.")
     return "Every group is equally common and independent of the class."
 
 

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -18,23 +17,24 @@ from ...engine.config import ActiveConfig, DatasetConfig, ExperimentConfig, Trai
 from ...engine.strategies import STRATEGIES
 from . import SetupPanel, describe, field_bounds, float_spin, form_layout, hint_label, int_spin
 
-MAX_SEEDS = 20
-BASELINE = "random"  # checked with the config's own strategy: a comparison needs a baseline
 DEFAULT_GRAD_LAMBDA = 1.0
 _NAME = Qt.ItemDataRole.UserRole
 _MAX_POOL = int(field_bounds(DatasetConfig, "pool_size")[1])
 
 
 class StrategiesPanel(SetupPanel):
-    """active.* (strategy, budget, MC samples) and training.grad_lambda, plus the strategies x seeds to run.
+    """active.* (the strategies compared, their repetitions, budget, MC samples) and training.grad_lambda.
 
-    The experiment runs every checked strategy with `seeds()` seeds; active.strategy is the first one
-    the user kept (the config's own strategy while it stays checked).
+    The experiment runs every checked strategy (active.strategies) with `seeds()` seeds
+    (active.repetitions); active.strategy is the first one the user kept (the config's own while it
+    stays checked).
     """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("strategiesPanel", "Strategies", parent)
         self._primary = ""
+        self._order: list[str] = []  # the config's own order of its strategies, kept when saved again
+        self._listed = False  # whether the config lists active.strategies (or has only active.strategy)
         self._grad_memory = DEFAULT_GRAD_LAMBDA  # the lambda to restore when GRAD is switched back on
 
         self.strategy_list = describe(QListWidget(), "strategyList", "Strategies",
@@ -53,13 +53,9 @@ class StrategiesPanel(SetupPanel):
         self.strategy_list.setFixedHeight(self.strategy_list.sizeHintForRow(0) * rows + frame + 4)
         self.strategy_list.itemChanged.connect(self._on_strategy_item)
 
-        self.seeds_spin = describe(QSpinBox(), "seedsSpin", "Seeds per strategy",
+        self.seeds_spin = describe(int_spin(ActiveConfig, "repetitions"), "seedsSpin", "Seeds per strategy",
                                    "How many times each checked strategy runs, each with its own seed "
                                    "(curves show the mean ± std over seeds)")
-        self.seeds_spin.setRange(1, MAX_SEEDS)
-        self.seeds_spin.setValue(1)
-        self.seeds_spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.seeds_spin.setMinimumWidth(90)
         self.seeds_spin.valueChanged.connect(self._on_seeds)
         self.runs_label = hint_label(object_name="runsLabel")
         self.runs_label.setWordWrap(False)
@@ -106,16 +102,15 @@ class StrategiesPanel(SetupPanel):
     # ---- the panel API ----------------------------------------------------------------------------
 
     def set_config(self, config: ExperimentConfig) -> None:
-        """Shows `config`. The checked strategies become its strategy plus random, unless they already
-        hold the strategy this panel last wrote (so showing a config it produced keeps the user's picks)."""
-        active, strategy = config.active, config.active.strategy
+        """Shows `config`: exactly the strategies it runs, checked, and its repetitions as seeds."""
+        active = config.active
         grad_lambda = config.training.grad_lambda
         with self._showing_config():
-            if strategy != self._primary or strategy not in self.strategies():
-                for item in self._items():
-                    wanted = item.data(_NAME) in (strategy, BASELINE)
-                    item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
-            self._primary = strategy
+            wanted = active.run_strategies()
+            for item in self._items():
+                item.setCheckState(Qt.CheckState.Checked if item.data(_NAME) in wanted else Qt.CheckState.Unchecked)
+            self._primary, self._order, self._listed = active.strategy, wanted, bool(active.strategies)
+            self.seeds_spin.setValue(active.repetitions)
             if grad_lambda > 0:
                 self._grad_memory = grad_lambda
             self.grad_check.setChecked(grad_lambda > 0)
@@ -130,6 +125,10 @@ class StrategiesPanel(SetupPanel):
     def apply_to(self, data: dict) -> None:
         active = data["active"]
         active["strategy"] = self._primary
+        checked = self.strategies()
+        # One strategy is written as the config had it: `strategy` alone, or a list of one.
+        active["strategies"] = checked if self._listed or checked != [self._primary] else []
+        active["repetitions"] = self.seeds()
         active["initial_labels"] = self.initial_spin.value()
         active["query_size"] = self.query_spin.value()
         active["cycles"] = self.cycles_spin.value()
@@ -137,8 +136,9 @@ class StrategiesPanel(SetupPanel):
         data["training"]["grad_lambda"] = self.grad_lambda_spin.value() if self.grad_check.isChecked() else 0.0
 
     def strategies(self) -> list[str]:
-        """The checked strategies' names, in the registry's order."""
-        return [item.data(_NAME) for item in self._items() if item.checkState() == Qt.CheckState.Checked]
+        """The checked strategies' names: in the shown config's order, then newly checked ones in the registry's."""
+        checked = [item.data(_NAME) for item in self._items() if item.checkState() == Qt.CheckState.Checked]
+        return [name for name in self._order if name in checked] + [n for n in checked if n not in self._order]
 
     def seeds(self) -> int:
         return self.seeds_spin.value()

@@ -22,7 +22,7 @@ from .fairness import export_plot
 GROUP_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotDotLine)
 GROUP_SYMBOLS = ("o", "t", "s", "d", "star")
 _KEY_GREY = "#444"
-_SAME_HEIGHT = 4.0  # percentage points: closer base-rate lines get their labels moved apart
+_SAME_HEIGHT = 6.0  # percentage points: closer base-rate lines get their labels on either side
 
 
 def pool_group_rates(dataset_config) -> np.ndarray:
@@ -45,9 +45,8 @@ class AcquisitionPlot(CurvePlot):
         self._strategy_keys: dict[str, pg.PlotDataItem] = {}
         self._group_keys = {g: self._key_item(self._pen(_KEY_GREY, 2, g), self._symbol(g),
                                               _KEY_GREY) for g in self.groups}
-        self.base_rate_lines: dict[str, pg.InfiniteLine] = {}
-        for group in self.groups:
-            self._add_base_rate(group)
+        self.base_rate_lines: dict[str, pg.InfiniteLine] = {}  # group -> its line (groups at one rate share one)
+        self._add_base_rates()
         self._rebuild_legend()
 
     # -- data ------------------------------------------------------------------------------------
@@ -71,6 +70,10 @@ class AcquisitionPlot(CurvePlot):
         if new_strategy:
             self._rebuild_legend()
         self._apply_visibility()
+        self._show_data_state()
+
+    def _data_items(self) -> list[pg.PlotDataItem]:
+        return [items["mean"] for items in self._curves.values()]
 
     def mean_item(self, strategy: str, group: str) -> pg.PlotDataItem | None:
         items = self._curves.get((strategy, group))
@@ -116,19 +119,22 @@ class AcquisitionPlot(CurvePlot):
         self._curves[(strategy, group)] = items
         return items
 
-    def _add_base_rate(self, group: str) -> None:
-        percent = 100 * self.base_rates[group]
-        # Base rates can coincide (a correlation bias gives every group the same share): move the
-        # label of each later line at that height further left so that none hides another.
-        crowd = sum(abs(line.value() - percent) < _SAME_HEIGHT for line in self.base_rate_lines.values())
-        line = pg.InfiniteLine(pos=percent, angle=0, movable=False,
-                               pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine),
-                               label=f"{group}: {percent:.3g}% of pool",
-                               labelOpts={"position": max(0.95 - 0.3 * crowd, 0.05), "color": "#333",
-                                          "anchors": [(1, 1), (1, 1)]})
-        line.setZValue(-20)
-        self.addItem(line)
-        self.base_rate_lines[group] = line
+    def _add_base_rates(self) -> None:
+        """One dashed line per distinct base rate, naming every group at that rate ("blue, red: 50% of
+        pool": a correlation bias gives every group the same share, and two labels would overprint).
+        Of two lines closer than a label's height, the lower one is labelled below its line."""
+        at_rate: dict[str, list[str]] = {}
+        for group in self.groups:
+            at_rate.setdefault(f"{100 * self.base_rates[group]:.3g}", []).append(group)
+        higher, crowd = None, 0
+        for text, groups in sorted(at_rate.items(), key=lambda item: -self.base_rates[item[1][0]]):
+            percent = 100 * self.base_rates[groups[0]]
+            crowd = crowd + 1 if higher is not None and higher - percent < _SAME_HEIGHT else 0
+            line = self.add_reference(percent, f"{', '.join(groups)}: {text}% of pool",
+                                      position=max(0.95 - 0.35 * (crowd // 2), 0.05), below=crowd % 2 == 1,
+                                      short=f"{', '.join(groups)}: {text}%")
+            self.base_rate_lines.update(dict.fromkeys(groups, line))
+            higher = percent
 
     def _key_item(self, pen, symbol: str | None, brush) -> pg.PlotDataItem:
         """A legend-only item: clicking its legend entry hides or shows the curves it stands for."""
@@ -142,13 +148,7 @@ class AcquisitionPlot(CurvePlot):
             self.legend.addItem(key, strategy)
         for group, key in self._group_keys.items():
             self.legend.addItem(key, group)
-        # Curves run along the top (majority) and the bottom (minority) and base-rate labels sit at
-        # the right end, so no corner inside the axes is free: the legend gets its own margin.
-        if self.legend.parentItem() is not self.plotItem:
-            self.legend.setParentItem(self.plotItem)  # out of the view box, which clips its children
-        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, 36))
-        left, top, _, bottom = self.plotItem.layout.getContentsMargins()
-        self.plotItem.layout.setContentsMargins(left, top, self.legend.boundingRect().width() + 6, bottom)
+        self._fit_legend()
 
     def _apply_visibility(self) -> None:
         for (strategy, group), items in self._curves.items():

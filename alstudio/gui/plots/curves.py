@@ -3,15 +3,22 @@ seeds, and each seed faintly behind."""
 
 from __future__ import annotations
 
+import html
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF
+from PySide6.QtWidgets import QGraphicsGridLayout, QGraphicsSimpleTextItem
 
 # Colour-blind-safe palette (Okabe & Ito), one colour per strategy in a fixed order.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999")
 STRATEGY_ORDER = ("random", "bald", "entropy", "margin", "least_confidence", "batchbald", "power_bald",
                   "learning_loss", "coreset")
+TITLE_SIZE = 4 / 3  # the title's size against the rest of a plot's text
+_TITLE_ROW = 30  # pyqtgraph's title row height, kept while the title fits in it
+_LEGEND_GAP = 8  # between the axes and a legend on their right
 
 
 def strategy_color(strategy: str) -> QColor:
@@ -24,30 +31,245 @@ def palette_colors(names) -> dict[str, str]:
     return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(names)}
 
 
+def text_font(scale: float = 1.0, relative: float = 1.0) -> QFont:
+    """The desktop's normal font times `scale` (lecture mode) and `relative` (a title). Plot text is
+    sized from the desktop's font, not the application's, which lecture mode itself enlarges."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
+    points = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+    font.setPointSizeF(points * scale * relative)
+    return font
+
+
 def _with_alpha(color: QColor, alpha: int) -> QColor:
     faded = QColor(color)
     faded.setAlpha(alpha)
     return faded
 
 
+def _elided(text: str, font: QFont, room: float) -> str:
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, max(room, 24.0))
+
+
+class FlowLegend(pg.LegendItem):
+    """pyqtgraph's legend with its entries laid out anew, in rows of `columnCount`, whenever that or
+    the entries change: pyqtgraph re-uses its grid, whose rows and columns never shrink, so entries
+    land after empty rows and columns."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.layout.setContentsMargins(0, 0, 0, 0)  # its row above the axes has a gap of its own
+
+    def _addItemToLayout(self, sample, label) -> None:
+        self._place(len(self.items) - 1, sample, label)  # addItem lays out the entry it has just appended
+
+    def _place(self, index: int, sample, label) -> None:
+        row, column = divmod(index, self.columnCount)
+        self.layout.addItem(sample, row, 2 * column, alignment=Qt.AlignmentFlag.AlignVCenter)
+        self.layout.addItem(label, row, 2 * column + 1)
+        self.rowCount = row + 1
+
+    def setColumnCount(self, columnCount: int) -> None:
+        if columnCount != self.columnCount:
+            self.columnCount = columnCount
+            self._lay_out_again()
+
+    def removeItem(self, item) -> None:
+        super().removeItem(item)
+        self._lay_out_again()
+
+    def clear(self) -> None:
+        super().clear()
+        self._lay_out_again()
+
+    def _lay_out_again(self) -> None:
+        old = self.layout
+        for index in reversed(range(old.count())):
+            old.removeAt(index)
+        self.layout = QGraphicsGridLayout()
+        self.layout.setContentsMargins(*old.getContentsMargins())
+        self.layout.setHorizontalSpacing(old.horizontalSpacing())
+        self.layout.setVerticalSpacing(old.verticalSpacing())
+        self.setLayout(self.layout)  # deletes the old grid, not the entries
+        for index, (sample, label) in enumerate(self.items):
+            self._place(index, sample, label)
+        self.updateSize()
+
+
 class CurvePlot(pg.PlotWidget):
+    """Every text (title, axis labels, ticks, legend, line labels) is sized by `set_text_scale`, and
+    the title and axis labels are elided where the plot is small; the legend sits in a row above the
+    axes, where it hides no curve; without data the axes show no numbers but a "no data yet" note."""
+
     def __init__(self, title: str, y_label: str, y_units: str | None = None, parent=None,
                  line_width: float = 2.5, colors: dict[str, str] | None = None):
         super().__init__(parent=parent, background="w")
         self.line_width = line_width
+        self.text_scale = 1.0
+        self.title = title
         self.colors = dict(colors or {})  # curve name -> colour, for curves that are not strategies
-        self.setTitle(title, color="#222", size="12pt")
-        self.setLabel("bottom", "labelled images")
-        self.setLabel("left", y_label, units=y_units)
-        self.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = self.addLegend(offset=(-10, 10), labelTextColor="#222")
+        self.plotItem.setLabel("bottom", "labelled images")
+        self.plotItem.setLabel("left", y_label, units=y_units)
+        self.legend = self.plotItem.legend = FlowLegend(labelTextColor="#222")  # named curves join it
+        self.legend.setParentItem(self.plotItem)  # not the view box's: that clips its children
+        self.legend_on_right = False
+        self._right_margin = self.plotItem.layout.getContentsMargins()[2]
+        self.plotItem.vb.sigResized.connect(self._place_legend)
+        self.plotItem.vb.sigResized.connect(self._fit_texts)  # the left axis widens with its numbers
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)  # shares and accuracies read best as plain numbers
             self.getAxis(axis).setTextPen("#333")
             self.getAxis(axis).setPen("#666")
+        self.empty_note = QGraphicsSimpleTextItem("no data yet", self.plotItem.vb)
+        self.empty_note.setBrush(QColor("#777"))
+        self.plotItem.vb.sigResized.connect(self._place_empty_note)
         self._items: dict[str, dict] = {}
         self._references: list = []
+        self._ready = True
+        self._apply_text_sizes()
+        self._show_data(False)
 
+    # -- text and layout -------------------------------------------------------------------------
+    def set_text_scale(self, scale: float) -> None:
+        """Every text of the plot at `scale` times its normal size (lecture mode: 1.5)."""
+        self.text_scale = scale
+        self._apply_text_sizes()
+
+    def text_points(self, relative: float = 1.0) -> float:
+        return text_font(self.text_scale, relative).pointSizeF()
+
+    def setLabel(self, *args, **kwargs) -> None:
+        self.plotItem.setLabel(*args, **kwargs)
+        self._fit_texts()  # the new label may need another line, or one less
+
+    def _apply_text_sizes(self) -> None:
+        text = text_font(self.text_scale)
+        points = f"{text.pointSizeF():.4g}pt"
+        for name in ("left", "bottom"):
+            axis = self.getAxis(name)
+            axis.setTickFont(text)
+            axis.setLabel(axis.labelText, axis.labelUnits, axis.labelUnitPrefix,
+                          **{**axis.labelStyle, "font-size": points})
+        self.legend.setLabelTextSize(points)  # for entries to come: pyqtgraph 0.14 leaves those shown as they are
+        for _, label in self.legend.items:
+            label.setText(label.text, size=points)
+        for line in self._references:
+            line.label.setFont(text)
+        self.empty_note.setFont(text)
+        self._place_empty_note()
+        self._fit_legend()
+        self._fit_texts()
+
+    def resizeEvent(self, event) -> None:
+        if "_ready" in self.__dict__:  # pyqtgraph resizes the view while it is being built
+            self._fit_legend()
+            self._fit_texts(self.size())
+        super().resizeEvent(event)
+
+    def _fit_texts(self, size=None) -> None:
+        """The title and the axis labels, elided where the plot is too small for them: a longer title
+        would push the axes out of the view, a longer axis label would be cut off."""
+        if "_ready" not in self.__dict__:
+            return
+        size = size if isinstance(size, QSize) else self.size()
+        left, bottom, box = self.getAxis("left"), self.getAxis("bottom"), self.plotItem.vb.geometry()
+        font = text_font(self.text_scale, TITLE_SIZE)
+        label = self.plotItem.titleLabel
+        right_margin = self.plotItem.layout.getContentsMargins()[2]
+        shown = _elided(self.title, font, size.width() - left.width() - right_margin - 16)
+        if label.text != shown or label.opts.get("size") != f"{font.pointSizeF():.4g}pt":
+            self.setTitle(shown, color="#222", size=f"{font.pointSizeF():.4g}pt")
+            height = max(_TITLE_ROW, math.ceil(label.item.boundingRect().height()))
+            label.setMaximumHeight(height)
+            self.plotItem.layout.setRowFixedHeight(0, height)
+        text = text_font(self.text_scale)
+        for axis, room in ((bottom, min(box.width(), size.width() - left.width())), (left, box.height())):
+            axis.label.setHtml(axis.labelString())
+            full = axis.label.toPlainText().strip()
+            shown = _elided(full, text, room - 10)
+            if shown != full:
+                style = ";".join(f"{key}: {value}" for key, value in axis.labelStyle.items())
+                axis.label.setHtml(f"<span style='{style}'>{html.escape(shown)}</span>")
+            axis.resizeEvent()  # centres it
+        for line in self._references:
+            full, short = line.label_texts
+            fits = QFontMetricsF(text).horizontalAdvance(full) + 8 <= line.label.orthoPos * box.width()
+            line.label.setFormat(full if fits else short)
+        if self.plotItem.geometry().width() > size.width() + 0.5:
+            # Grown while an axis widened, before the title was elided again: back into the view.
+            self.plotItem.setGeometry(QRectF(0, 0, size.width(), size.height()))
+
+    def _fit_legend(self) -> None:
+        """The legend outside the axes, where it covers no curve: in a row of its own above them,
+        its entries in as many columns as fit, or in a column on their right where that leaves the
+        curves more room (a short, wide plot)."""
+        if "_ready" not in self.__dict__:
+            return
+        legend, layout = self.legend, self.plotItem.layout
+        widths, height = [], 0.0
+        for sample, label in legend.items:
+            label.updateMin()
+            widths.append(sample.boundingRect().width() + label.minimumWidth() + 2 * legend.layout.horizontalSpacing())
+            height = max(height, sample.boundingRect().height(), label.minimumHeight())
+        room = self.width() - self.getAxis("left").width() - self._right_margin - 8
+        columns = len(widths)
+        while columns > 1 and sum(max(widths[j::columns]) for j in range(columns)) > room:
+            columns -= 1
+        axes_height = self.height() - layout.rowMaximumHeight(0) - self.getAxis("bottom").height() - 8
+        above = room * (axes_height - math.ceil(len(widths) / max(columns, 1)) * height - 4)
+        right = (room - max(widths, default=0) - _LEGEND_GAP) * axes_height
+        self.legend_on_right = bool(widths) and right > above and len(widths) * height <= axes_height
+        legend.setColumnCount(1 if self.legend_on_right else max(columns, 1))
+        legend.layout.activate()  # its entries' sizes, for its own
+        legend.updateSize()
+        size = legend.boundingRect()
+        left, top, _, bottom = layout.getContentsMargins()
+        layout.setContentsMargins(left, top, self._right_margin + (size.width() + _LEGEND_GAP
+                                                                   if self.legend_on_right else 0), bottom)
+        layout.setRowFixedHeight(1, size.height() + 4 if widths and not self.legend_on_right else 0)
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """Right-aligned just above the axes' box, or at its top right beside it."""
+        box, size = self.plotItem.vb.geometry(), self.legend.boundingRect()
+        if self.legend_on_right:
+            self.legend.setPos(box.right() + _LEGEND_GAP, box.top())
+        else:
+            self.legend.setPos(box.right() - size.width(), box.top() - size.height() - 2)
+
+    # -- empty state -----------------------------------------------------------------------------
+    def _data_items(self) -> list[pg.PlotDataItem]:
+        return [items["mean"] for items in self._items.values()]
+
+    def has_data(self) -> bool:
+        return any(item.xData is not None and len(item.xData) for item in self._data_items())
+
+    def _show_data_state(self) -> None:
+        self._show_data(self.has_data())
+
+    def _show_data(self, has_data: bool) -> None:
+        """Ticks, numbers and a grid only with data: an empty plot's 0-1 axes would mean nothing."""
+        for name in ("left", "bottom"):
+            self.getAxis(name).setTicks(None if has_data else [])  # None: pyqtgraph's own ticks
+        self.showGrid(x=has_data, y=has_data, alpha=0.25)
+        self.empty_note.setVisible(not has_data)
+
+    def _place_empty_note(self) -> None:
+        """Centred, at the first height clear of every reference line and its label (a 50 % base rate
+        runs through the middle); left-aligned at the clearest height if there is none."""
+        box, note = self.plotItem.vb.rect(), self.empty_note.boundingRect()
+        clearance = note.height() / 2 + QFontMetricsF(text_font(self.text_scale)).height() + 4
+        lines = [self.plotItem.vb.mapFromView(QPointF(0, line.value())).y() for line in self._references]
+
+        def gap(y: float) -> float:
+            return min((abs(y - line) for line in lines), default=math.inf)
+
+        heights = [box.top() + box.height() * share for share in (1 / 3, 2 / 3, 1 / 6, 5 / 6, 1 / 2)]
+        clear = [y for y in heights if gap(y) >= clearance]
+        y = clear[0] if clear else max(heights, key=gap)
+        x = box.center().x() - note.width() / 2 if clear else box.left() + 8
+        self.empty_note.setPos(x, y - note.height() / 2)
+
+    # -- curves ----------------------------------------------------------------------------------
     def set_curves(self, curves: dict[str, dict]) -> None:
         """`curves` as from engine.results.curves: strategy -> x, mean, std, seeds [S, len(x)]."""
         for strategy, data in curves.items():
@@ -66,6 +288,7 @@ class CurvePlot(pg.PlotWidget):
             for line, row in zip(items["seeds"], seeds):
                 ok = np.isfinite(row)
                 line.setData(x[ok], row[ok])
+        self._show_data_state()
 
     def color(self, name: str) -> QColor:
         return QColor(self.colors[name]) if name in self.colors else strategy_color(name)
@@ -81,6 +304,7 @@ class CurvePlot(pg.PlotWidget):
                          symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
         items = {"mean": mean, "low": low, "high": high, "band": band, "seeds": []}
         self._items[strategy] = items
+        self._fit_legend()
         return items
 
     def set_line_width(self, width: float) -> None:
@@ -89,12 +313,21 @@ class CurvePlot(pg.PlotWidget):
         for strategy, items in self._items.items():
             items["mean"].setPen(pg.mkPen(self.color(strategy), width=width))
 
-    def add_reference(self, value: float, label: str) -> None:
-        """A dashed horizontal line, e.g. the pool's base rate of a group."""
-        line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine),
-                               label=label, labelOpts={"position": 0.8, "color": "#333", "anchors": [(1, 1), (1, 1)]})
+    def add_reference(self, value: float, label: str, position: float = 0.8, below: bool = False,
+                      short: str | None = None) -> pg.InfiniteLine:
+        """A dashed horizontal line, e.g. the pool's base rate of a group, labelled above it (or below)
+        with its right end at `position` of the width; `short` where `label` does not fit."""
+        anchor = (1, 0) if below else (1, 1)
+        line = pg.InfiniteLine(pos=value, angle=0, movable=False,
+                               pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine), label=label,
+                               labelOpts={"position": position, "color": "#333", "anchors": [anchor, anchor]})
+        line.label.setFont(text_font(self.text_scale))
+        line.setZValue(-20)
+        line.label_texts = (label, short or label)
         self.addItem(line)
         self._references.append(line)
+        self._fit_texts()
+        return line
 
     def clear_curves(self) -> None:
         """Remove every curve (its line, band and seeds) and its legend entry."""
@@ -103,6 +336,8 @@ class CurvePlot(pg.PlotWidget):
                 self.removeItem(item)
         self.legend.clear()
         self._items.clear()
+        self._fit_legend()
+        self._show_data_state()
 
     def curve_names(self) -> list[str]:
         return list(self._items)

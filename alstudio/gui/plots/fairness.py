@@ -120,6 +120,10 @@ class FairnessPlot(QWidget):
     def export(self, path: str | Path) -> Path:
         return export_plot(self.plot, path)
 
+    def set_text_scale(self, scale: float) -> None:
+        """The plot's text at `scale` times its size (the menu above it follows the application font)."""
+        self.plot.set_text_scale(scale)
+
     def _y_label(self) -> str:
         return f"{FAIRNESS_METRICS[max(self.metric_box.currentIndex(), 0)][0]} (lower is fairer)"
 

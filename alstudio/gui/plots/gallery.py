@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QFontMetrics, QIcon
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..images import array_pixmap
+from .curves import text_font
 
 _TARGET_PIXELS = 96  # tile image size on screen; small glyph images are enlarged by a whole factor
 _MAX_PIXELS = 128
-_TEXT_LINES_HEIGHT = 40
+_TITLE_SIZE = 1.15  # the title against the captions
 _GAP = "padding-left: 14px"  # between the tooltip table's columns
 
 
@@ -58,10 +59,6 @@ class QueryGallery(QWidget):
         self.title = QLabel()
         self.title.setObjectName("queryGalleryTitle")
         self.title.setAccessibleName("Queried batch title")
-        font = QFont(self.title.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.title.setFont(font)
 
         # A list view in icon mode reflows the tiles to the width, scrolls long batches and gives
         # arrow-key navigation and accessibility for free.
@@ -84,33 +81,68 @@ class QueryGallery(QWidget):
         self.title.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.tiles, 1)
+        self._pixels = _TARGET_PIXELS
+        self.set_text_scale(1.0)
         self.clear()
 
-    def show_batch(self, strategy: str, cycle: int, items: list[GalleryItem]) -> None:
+    def show_batch(self, strategy: str, cycle: int, items: list[GalleryItem], hidden=()) -> None:
+        """`hidden`: samples whose labels a person has yet to give; their class and group stay unsaid."""
         self.tiles.clear()
         self.title.setText(f"Cycle {cycle} — {strategy}: {len(items)} queried")
+        self._batch = (strategy, items, self._score_table(strategy, items) if items else {})
+        self._hidden = set(hidden)
         if not items:
             return
-        pixels = max(tile_pixels(item.image) for item in items)
+        self._pixels = pixels = max(tile_pixels(item.image) for item in items)
         self.tiles.setIconSize(QSize(pixels, pixels))
-        self.tiles.setGridSize(QSize(max(pixels, 84) + 16, pixels + _TEXT_LINES_HEIGHT))
-        table = self._score_table(strategy, items)
-        for index, item in enumerate(items):
-            tile = QListWidgetItem(QIcon(array_pixmap(item.image, pixels)),
-                                   f"score {format_score(item.score)}\n{item.class_name} · {item.group}")
+        self._fit_grid()
+        for item in items:
+            tile = QListWidgetItem(QIcon(array_pixmap(item.image, pixels)), "")
             tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            tile.setToolTip(self._why_html(item, strategy, table, index, len(items)))
-            tile.setData(Qt.ItemDataRole.AccessibleTextRole,
-                         f"Sample {item.sample}, class {item.class_name}, group {item.group}, "
-                         f"score {format_score(item.score)}")
             tile.setData(Qt.ItemDataRole.UserRole, item.sample)
             tile.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             self.tiles.addItem(tile)
+        self._caption()
         self.tiles.setCurrentItem(None)  # nothing looks picked until the user picks it
         self.tiles.scrollToTop()
 
+    def set_hidden(self, samples) -> None:
+        """Hide the class and group of these samples (labels pending) and show every other one's."""
+        self._hidden = set(samples)
+        self._caption()
+
+    def hidden(self) -> set[int]:
+        return set(self._hidden)
+
+    def _caption(self) -> None:
+        strategy, items, table = self._batch
+        for index, item in enumerate(items):
+            tile = self.tiles.item(index)
+            truth = "label pending" if item.sample in self._hidden else f"{item.class_name} · {item.group}"
+            tile.setText(f"score {format_score(item.score)}\n{truth}")
+            tile.setToolTip(self._why_html(item, strategy, table, index, len(items), item.sample in self._hidden))
+            said = ("class and group hidden until labelled" if item.sample in self._hidden
+                    else f"class {item.class_name}, group {item.group}")
+            tile.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"Sample {item.sample}, {said}, score {format_score(item.score)}")
+
+    def set_text_scale(self, scale: float) -> None:
+        """Title and captions at `scale` times their size (lecture mode), the tiles grown to fit."""
+        title = text_font(scale, _TITLE_SIZE)
+        title.setBold(True)
+        self.title.setFont(title)
+        self.tiles.setFont(text_font(scale))
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        """Room for the image and two caption lines in the captions' font."""
+        metrics = QFontMetrics(self.tiles.font())
+        width = max(self._pixels, metrics.horizontalAdvance("score 0.000") + 12) + 16
+        self.tiles.setGridSize(QSize(width, self._pixels + 2 * metrics.lineSpacing() + 10))
+
     def clear(self) -> None:
         self.tiles.clear()
+        self._batch, self._hidden = ("", [], {}), set()
         self.title.setText("No batch queried yet")
 
     def tile_count(self) -> int:
@@ -138,15 +170,16 @@ class QueryGallery(QWidget):
         return table
 
     @staticmethod
-    def _why_html(item: GalleryItem, strategy: str, table: dict, index: int, batch: int) -> str:
+    def _why_html(item: GalleryItem, strategy: str, table: dict, index: int, batch: int, hidden: bool) -> str:
         rows = []
         for name, (values, ranks) in table.items():
             rank = "—" if ranks[index] is None else f"{ranks[index]} of {batch}"
             label = f"<b>{html.escape(name)}</b> (queried)" if name == strategy else html.escape(name)
             rows.append(f"<tr><td>{label}</td><td align='right' style='{_GAP}'>{format_score(values[index])}</td>"
                         f"<td align='right' style='{_GAP}'>{rank}</td></tr>")
-        return (f"<p><b>Why sample {item.sample}?</b><br>class <b>{html.escape(item.class_name)}</b>, "
-                f"group <b>{html.escape(item.group)}</b></p>"
+        truth = ("class and group hidden until you have labelled it" if hidden else
+                 f"class <b>{html.escape(item.class_name)}</b>, group <b>{html.escape(item.group)}</b>")
+        return (f"<p><b>Why sample {item.sample}?</b><br>{truth}</p>"
                 "<table cellspacing='0' cellpadding='2'>"
                 f"<tr><th align='left'>strategy</th><th align='right' style='{_GAP}'>score</th>"
                 f"<th align='right' style='{_GAP}'>rank in batch</th></tr>" + "".join(rows) + "</table>"

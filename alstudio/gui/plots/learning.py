@@ -3,6 +3,7 @@ experiment on screen and any others opened for comparison (human-only, oracle, L
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -29,6 +30,7 @@ class LearningCurvePlot(QWidget):
         self._rows: list[dict] = []
         self._name = ""
         self._compared: dict[str, list[dict]] = {}
+        self._caveats: dict[str, str] = {}  # compared name -> why it is not like for like
 
         self.x_box = QComboBox(objectName="learningXAxisBox")
         self.x_box.setAccessibleName("Learning curve x-axis")
@@ -40,6 +42,8 @@ class LearningCurvePlot(QWidget):
         label.setBuddy(self.x_box)
         self.compared_label = QLabel("", objectName="comparedLabel")
         self.compared_label.setAccessibleName("Compared experiments")
+        self.compared_label.setTextFormat(Qt.TextFormat.RichText)
+        self.compared_label.setWordWrap(True)
 
         self.plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy", line_width=line_width)
         self.plot.setObjectName("learningCurves")
@@ -74,17 +78,20 @@ class LearningCurvePlot(QWidget):
             raise ValueError(f"unknown x-axis column {column!r}")
         self.x_box.setCurrentIndex(index)
 
-    def compare(self, name: str, rows: list[dict]) -> str:
-        """Add another experiment's curves; returns the name it is shown under (made unique)."""
+    def compare(self, name: str, rows: list[dict], caveat: str = "") -> str:
+        """Add another experiment's curves; returns the name it is shown under (made unique).
+        `caveat` says what makes them not quite comparable (e.g. another dataset), beside its name."""
         shown, n = name, 2
         while shown in self._compared or shown == self._name:
             shown, n = f"{name} ({n})", n + 1
         self._compared[shown] = list(rows)
+        self._caveats[shown] = caveat
         self._rebuild()
         return shown
 
     def clear_comparisons(self) -> None:
         self._compared.clear()
+        self._caveats.clear()
         self._rebuild()
 
     @property
@@ -99,6 +106,10 @@ class LearningCurvePlot(QWidget):
 
     def export(self, path: str | Path) -> Path:
         return export_plot(self.plot, path)
+
+    def set_text_scale(self, scale: float) -> None:
+        """The plot's text at `scale` times its size (the menu above it follows the application font)."""
+        self.plot.set_text_scale(scale)
 
     def _curves(self) -> dict[str, dict]:
         if not self._compared:
@@ -117,5 +128,7 @@ class LearningCurvePlot(QWidget):
         self.plot.clear_curves()
         self.plot.colors.clear()
         self.plot.setLabel("bottom", X_AXES[max(self.x_box.currentIndex(), 0)][2])
-        self.compared_label.setText(f"compared with: {', '.join(self._compared)}" if self._compared else "")
+        names = [html.escape(name) + (f" <b style='color:#b35900'>({html.escape(self._caveats[name])})</b>"
+                                      if self._caveats[name] else "") for name in self._compared]
+        self.compared_label.setText(f"compared with: {', '.join(names)}" if names else "")
         self._redraw()

@@ -1,0 +1,124 @@
+"""How far an experiment has come: a fraction that never goes back, and the time left, estimated
+from the stage times measured so far.
+
+Every run does the same cycles, and a cycle trains for `epochs` epochs on a labelled set that grows
+by `query_size` each cycle, evaluates, and (but for the last) scores the pool. So the work of a
+cycle is estimated as epochs x (seconds per labelled image and epoch) x labels + evaluation +
+scoring, each measured as the run goes; time spent paused or waiting for a person is not work.
+Until every stage has been timed once, the estimates are guesses: the fraction moves, but no ETA
+is given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Only the ratio of these guesses matters, and only until a stage has been timed.
+_GUESS = {"epoch_per_label": 7e-4, "evaluating": 0.2, "scoring": 1.5}
+GENERATION_SHARE = 0.1  # of the bar, when the dataset has to be generated first
+
+
+@dataclass(frozen=True)
+class Estimate:
+    fraction: float  # 0..1 of the experiment, never less than the last one reported
+    eta_seconds: float | None  # None until measured, and while waiting for a person
+
+
+class ExperimentProgress:
+    """Fed with the loop's events in order; `paused_seconds` is the run's total time paused so far."""
+
+    def __init__(self, n_runs: int, cycles: int, epochs: int, initial_labels: int, query_size: int,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.n_runs, self.cycles, self.epochs = n_runs, cycles, epochs
+        self.initial_labels, self.query_size = initial_labels, query_size
+        self.clock = clock
+        self._measured: dict[str, list[float]] = {"epoch_per_label": [], "evaluating": [], "scoring": []}
+        self._generated = False
+        self._fraction = 0.0
+        self._mark: tuple[float, float] | None = None  # (clock, paused_seconds) of the last event
+        self._timing: str | None = None  # what the time since the last event was spent on
+        self._position = (0, 0, 0.0)  # run, cycle, work done within the cycle (seconds)
+        self._waiting = False
+
+    # -- events ----------------------------------------------------------------------------------
+    def generating(self, done: int, total: int) -> Estimate:
+        self._generated = True
+        return self._report(GENERATION_SHARE * done / max(total, 1), None)
+
+    def run_started(self, paused_seconds: float = 0.0) -> None:
+        """A run begins (or resumes): its first epoch is timed from here."""
+        self._mark = (self.clock(), paused_seconds)
+        self._timing = "training"
+
+    def stage(self, run: int, cycle: int, stage: str, done: int, total: int, paused_seconds: float = 0.0) -> Estimate:
+        """A Progress event of the loop (stage: training, evaluating, scoring, waiting for labels)."""
+        self._close_interval(cycle, paused_seconds, finished_epoch=stage == "training")
+        self._waiting = stage == "waiting for labels"
+        if stage == "training":
+            within = done * self._epoch(cycle)
+            self._timing = "training" if done < total else None
+        elif stage == "evaluating":
+            within, self._timing = self.epochs * self._epoch(cycle), "evaluating"
+        elif stage == "scoring":
+            within, self._timing = self.epochs * self._epoch(cycle) + self._seconds("evaluating"), "scoring"
+        else:  # waiting for a person: the cycle's machine work is done; the next epoch starts afterwards
+            run, cycle, within = run, cycle + 1, 0.0
+            self._timing = "training"
+        self._position = (run, cycle, within)
+        return self._estimate()
+
+    def cycle_done(self, run: int, cycle: int, paused_seconds: float = 0.0) -> Estimate:
+        self._close_interval(cycle, paused_seconds, finished_epoch=False)
+        self._timing, self._waiting = "training", False
+        self._position = (run, cycle + 1, 0.0)
+        return self._estimate()
+
+    def run_done(self, run: int) -> Estimate:
+        self._position, self._timing, self._waiting = (run + 1, 0, 0.0), None, False
+        return self._estimate()
+
+    # -- estimates -------------------------------------------------------------------------------
+    def _close_interval(self, cycle: int, paused_seconds: float, finished_epoch: bool) -> None:
+        now = self.clock()
+        if self._mark is not None and self._timing is not None and not self._waiting:
+            seconds = max(now - self._mark[0] - (paused_seconds - self._mark[1]), 0.0)
+            if self._timing == "training" and finished_epoch:
+                self._measured["epoch_per_label"].append(seconds / self._labels(cycle))
+            elif self._timing in ("evaluating", "scoring"):
+                self._measured[self._timing].append(seconds)
+        self._mark = (now, paused_seconds)
+
+    def _labels(self, cycle: int) -> int:
+        return self.initial_labels + cycle * self.query_size
+
+    def _seconds(self, kind: str) -> float:
+        values = self._measured[kind][-5:]  # recent ones: the machine's load changes
+        return sum(values) / len(values) if values else _GUESS[kind]
+
+    def _epoch(self, cycle: int) -> float:
+        return self._seconds("epoch_per_label") * self._labels(cycle)
+
+    def _cycles_work(self, count: int) -> float:
+        """Work of cycles 0..count-1 of a run."""
+        labels = count * self.initial_labels + self.query_size * count * (count - 1) // 2
+        scored = min(count, self.cycles)  # the last cycle queries nothing
+        return (self.epochs * self._seconds("epoch_per_label") * labels + count * self._seconds("evaluating")
+                + scored * self._seconds("scoring"))
+
+    def _estimate(self) -> Estimate:
+        run, cycle, within = self._position
+        per_run = self._cycles_work(self.cycles + 1)
+        done = run * per_run + self._cycles_work(min(cycle, self.cycles + 1)) + within
+        total = self.n_runs * per_run
+        share = GENERATION_SHARE if self._generated else 0.0
+        fraction = share + (1 - share) * min(done / total, 1.0)
+        timed = all(self._measured[kind] for kind in ("epoch_per_label", "evaluating")) and (
+            self._measured["scoring"] or cycle >= self.cycles)
+        eta = None if self._waiting or not timed else max(total - done, 0.0)
+        return self._report(fraction, eta)
+
+    def _report(self, fraction: float, eta: float | None) -> Estimate:
+        self._fraction = max(self._fraction, min(fraction, 1.0))
+        return Estimate(self._fraction, eta)
