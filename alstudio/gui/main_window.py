@@ -111,10 +111,6 @@ class MainWindow(QMainWindow):
         self._show_config(config)
         self._update_title()
         self._set_state("idle")
-        # The progress bar gives way to the stage text, so that in an 800-pixel-wide window the stage is
-        # read in full rather than hidden in the toolbar's overflow menu; a longer one is cut, not hidden.
-        self.progress_bar.setMinimumWidth(120)
-        self.stage_label.setMinimumWidth(160)
         self.resize(1500, 950)
 
     # ---- construction -------------------------------------------------------------------------
@@ -202,11 +198,14 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         self.progress_bar = QProgressBar(objectName="runProgress")
         self.progress_bar.setAccessibleName("Run progress")
-        self.progress_bar.setMinimumWidth(260)
+        # The bar gives way to the stage text, so that in an 800-pixel-wide window the stage is read in
+        # full rather than hidden in the toolbar's overflow menu; a longer one is cut, not hidden.
+        self.progress_bar.setMinimumWidth(120)
+        self.progress_bar.setMaximumWidth(420)  # a wide window gives the room to the stage text
         self.progress_bar.setTextVisible(True)
         self.stage_label = QLabel("Ready", objectName="stageLabel")
         self.stage_label.setAccessibleName("Run stage")
-        self.stage_label.setMinimumWidth(420)
+        self.stage_label.setMinimumWidth(160)
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.stage_label)
         self.addToolBar(bar)
@@ -753,4 +752,6 @@ class MainWindow(QMainWindow):
             self.controller.stop(wait=True)
         if self.labeling_dialog is not None:
             self.labeling_dialog.close()
+        if self.lecture_mode:
+            self.toggle_lecture_mode()  # the enlarged font is the application's: give it back
         super().closeEvent(event)

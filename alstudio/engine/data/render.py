@@ -7,18 +7,12 @@ worker renders it or in what order.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-
-# synbols warns at import that its (Docker-only) language files are missing; we build our own Alphabet.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from synbols.drawing import SolidColor
-    from synbols.generate import basic_attribute_sampler
-    from synbols.utils import Alphabet
 
 from .attributes import BACKGROUNDS, COLORS
 from .fonts import register_fonts
@@ -49,6 +43,17 @@ class RenderedChunk:
     slant: np.ndarray
 
 
+@functools.cache
+def _synbols():
+    """synbols' drawing, generate and utils modules, imported on first use (cairo comes with them), so
+    that importing the engine, validating a config or loading a cached dataset needs no renderer."""
+    # synbols warns at import that its (Docker-only) language files are missing; we build our own Alphabet.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from synbols import drawing, generate, utils
+    return drawing, generate, utils
+
+
 def prepare_worker() -> None:
     """Per-process set-up: our fonts in fontconfig, no per-image progress bars from synbols."""
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -57,19 +62,20 @@ def prepare_worker() -> None:
 
 def _sampler(recipe: Recipe, class_index: int, group_index: int):
     group = recipe.groups[group_index]
+    drawing, generate, utils = _synbols()
     fonts = [group] if recipe.sensitive_attribute == "font" else list(recipe.fonts)
     options = dict(
-        alphabet=Alphabet("alstudio", fonts, list(recipe.characters)),
+        alphabet=utils.Alphabet("alstudio", fonts, list(recipe.characters)),
         char=recipe.characters[class_index],
         resolution=(recipe.resolution, recipe.resolution),
         # Inverting would turn a red glyph cyan; keep colours what the group says they are.
         inverse_color=False,
     )
     if recipe.sensitive_attribute == "color":
-        options["foreground"] = SolidColor(COLORS[group])
+        options["foreground"] = drawing.SolidColor(COLORS[group])
     elif recipe.sensitive_attribute == "background":
         options["background"] = BACKGROUNDS[group]
-    return basic_attribute_sampler(**options)
+    return generate.basic_attribute_sampler(**options)
 
 
 def render_chunk(recipe: Recipe, classes: np.ndarray, groups: np.ndarray, seeds: np.ndarray) -> RenderedChunk:

@@ -22,7 +22,6 @@ from .fairness import export_plot
 GROUP_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotDotLine)
 GROUP_SYMBOLS = ("o", "t", "s", "d", "star")
 _KEY_GREY = "#444"
-_SAME_HEIGHT = 6.0  # percentage points: closer base-rate lines get their labels on either side
 
 
 def pool_group_rates(dataset_config) -> np.ndarray:
@@ -71,6 +70,7 @@ class AcquisitionPlot(CurvePlot):
             self._rebuild_legend()
         self._apply_visibility()
         self._show_data_state()
+        self._place_line_labels()
 
     def _data_items(self) -> list[pg.PlotDataItem]:
         return [items["mean"] for items in self._curves.values()]
@@ -121,20 +121,15 @@ class AcquisitionPlot(CurvePlot):
 
     def _add_base_rates(self) -> None:
         """One dashed line per distinct base rate, naming every group at that rate ("blue, red: 50% of
-        pool": a correlation bias gives every group the same share, and two labels would overprint).
-        Of two lines closer than a label's height, the lower one is labelled below its line."""
+        pool": a correlation bias gives every group the same share, and two labels would overprint)."""
         at_rate: dict[str, list[str]] = {}
         for group in self.groups:
             at_rate.setdefault(f"{100 * self.base_rates[group]:.3g}", []).append(group)
-        higher, crowd = None, 0
-        for text, groups in sorted(at_rate.items(), key=lambda item: -self.base_rates[item[1][0]]):
-            percent = 100 * self.base_rates[groups[0]]
-            crowd = crowd + 1 if higher is not None and higher - percent < _SAME_HEIGHT else 0
-            line = self.add_reference(percent, f"{', '.join(groups)}: {text}% of pool",
-                                      position=max(0.95 - 0.35 * (crowd // 2), 0.05), below=crowd % 2 == 1,
-                                      short=f"{', '.join(groups)}: {text}%")
+        for text, groups in at_rate.items():
+            names = ", ".join(groups)
+            line = self.add_reference(100 * self.base_rates[groups[0]], f"{names}: {text}% of pool",
+                                      short=f"{names}: {text}%")
             self.base_rate_lines.update(dict.fromkeys(groups, line))
-            higher = percent
 
     def _key_item(self, pen, symbol: str | None, brush) -> pg.PlotDataItem:
         """A legend-only item: clicking its legend entry hides or shows the curves it stands for."""
@@ -155,3 +150,4 @@ class AcquisitionPlot(CurvePlot):
             shown = self._strategy_keys[strategy].isVisible() and self._group_keys[group].isVisible()
             items["mean"].setVisible(shown)
             items["band"].setVisible(shown)
+        self._place_line_labels()  # a hidden curve frees its spot, a shown one may take a label's

@@ -19,6 +19,7 @@ STRATEGY_ORDER = ("random", "bald", "entropy", "margin", "least_confidence", "ba
 TITLE_SIZE = 4 / 3  # the title's size against the rest of a plot's text
 _TITLE_ROW = 30  # pyqtgraph's title row height, kept while the title fits in it
 _LEGEND_GAP = 8  # between the axes and a legend on their right
+_LABEL_STEPS = 6  # a reference line's label may go at so many steps from the right end to the left
 
 
 def strategy_color(strategy: str) -> QColor:
@@ -48,6 +49,18 @@ def _with_alpha(color: QColor, alpha: int) -> QColor:
 
 def _elided(text: str, font: QFont, room: float) -> str:
     return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, max(room, 24.0))
+
+
+def _in_two_lines(text: str, font: QFont, room: float) -> list[str]:
+    """An axis label on one line where it fits, else broken at the space that balances two lines
+    best, each elided if still too long."""
+    metrics = QFontMetricsF(font)
+    words = text.split(" ")
+    if metrics.horizontalAdvance(text) <= room or len(words) < 2:
+        return [_elided(text, font, room)]
+    halves = [(" ".join(words[:cut]), " ".join(words[cut:])) for cut in range(1, len(words))]
+    first, second = min(halves, key=lambda pair: max(metrics.horizontalAdvance(part) for part in pair))
+    return [_elided(first, font, room), _elided(second, font, room)]
 
 
 class FlowLegend(pg.LegendItem):
@@ -97,8 +110,9 @@ class FlowLegend(pg.LegendItem):
 
 class CurvePlot(pg.PlotWidget):
     """Every text (title, axis labels, ticks, legend, line labels) is sized by `set_text_scale`, and
-    the title and axis labels are elided where the plot is small; the legend sits in a row above the
-    axes, where it hides no curve; without data the axes show no numbers but a "no data yet" note."""
+    the title and axis labels fit where the plot is small; the legend sits outside the axes, where it
+    hides no curve; reference lines' labels avoid curves and each other; without data the axes show
+    no numbers but a "no data yet" note."""
 
     def __init__(self, title: str, y_label: str, y_units: str | None = None, parent=None,
                  line_width: float = 2.5, colors: dict[str, str] | None = None):
@@ -115,6 +129,7 @@ class CurvePlot(pg.PlotWidget):
         self._right_margin = self.plotItem.layout.getContentsMargins()[2]
         self.plotItem.vb.sigResized.connect(self._place_legend)
         self.plotItem.vb.sigResized.connect(self._fit_texts)  # the left axis widens with its numbers
+        self.plotItem.vb.sigRangeChanged.connect(self._place_line_labels)  # the curves move under them
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)  # shares and accuracies read best as plain numbers
             self.getAxis(axis).setTextPen("#333")
@@ -133,9 +148,6 @@ class CurvePlot(pg.PlotWidget):
         """Every text of the plot at `scale` times its normal size (lecture mode: 1.5)."""
         self.text_scale = scale
         self._apply_text_sizes()
-
-    def text_points(self, relative: float = 1.0) -> float:
-        return text_font(self.text_scale, relative).pointSizeF()
 
     def setLabel(self, *args, **kwargs) -> None:
         self.plotItem.setLabel(*args, **kwargs)
@@ -160,14 +172,15 @@ class CurvePlot(pg.PlotWidget):
         self._fit_texts()
 
     def resizeEvent(self, event) -> None:
-        if "_ready" in self.__dict__:  # pyqtgraph resizes the view while it is being built
+        if "_ready" in self.__dict__ and self.plotItem is not None:  # not while being built or closed
             self._fit_legend()
             self._fit_texts(self.size())
         super().resizeEvent(event)
 
     def _fit_texts(self, size=None) -> None:
-        """The title and the axis labels, elided where the plot is too small for them: a longer title
-        would push the axes out of the view, a longer axis label would be cut off."""
+        """The title elided and the axis labels in two lines (elided if need be) where the plot is too
+        small for them: a longer title would push the axes out of the view, a longer axis label would
+        be cut off."""
         if "_ready" not in self.__dict__:
             return
         size = size if isinstance(size, QSize) else self.size()
@@ -185,15 +198,14 @@ class CurvePlot(pg.PlotWidget):
         for axis, room in ((bottom, min(box.width(), size.width() - left.width())), (left, box.height())):
             axis.label.setHtml(axis.labelString())
             full = axis.label.toPlainText().strip()
-            shown = _elided(full, text, room - 10)
-            if shown != full:
+            lines = _in_two_lines(full, text, room - 10)
+            if lines != [full]:
                 style = ";".join(f"{key}: {value}" for key, value in axis.labelStyle.items())
-                axis.label.setHtml(f"<span style='{style}'>{html.escape(shown)}</span>")
+                axis.label.setHtml(f"<p align='center' style='{style}'>"
+                                   f"{'<br>'.join(html.escape(line) for line in lines)}</p>")
+            axis.showLabel(bool(axis.labelText or axis.labelUnits))  # room for its lines
             axis.resizeEvent()  # centres it
-        for line in self._references:
-            full, short = line.label_texts
-            fits = QFontMetricsF(text).horizontalAdvance(full) + 8 <= line.label.orthoPos * box.width()
-            line.label.setFormat(full if fits else short)
+        self._place_line_labels()
         if self.plotItem.geometry().width() > size.width() + 0.5:
             # Grown while an axis widened, before the title was elided again: back into the view.
             self.plotItem.setGeometry(QRectF(0, 0, size.width(), size.height()))
@@ -289,6 +301,7 @@ class CurvePlot(pg.PlotWidget):
                 ok = np.isfinite(row)
                 line.setData(x[ok], row[ok])
         self._show_data_state()
+        self._place_line_labels()
 
     def color(self, name: str) -> QColor:
         return QColor(self.colors[name]) if name in self.colors else strategy_color(name)
@@ -313,14 +326,13 @@ class CurvePlot(pg.PlotWidget):
         for strategy, items in self._items.items():
             items["mean"].setPen(pg.mkPen(self.color(strategy), width=width))
 
-    def add_reference(self, value: float, label: str, position: float = 0.8, below: bool = False,
-                      short: str | None = None) -> pg.InfiniteLine:
-        """A dashed horizontal line, e.g. the pool's base rate of a group, labelled above it (or below)
-        with its right end at `position` of the width; `short` where `label` does not fit."""
-        anchor = (1, 0) if below else (1, 1)
+    def add_reference(self, value: float, label: str, short: str | None = None) -> pg.InfiniteLine:
+        """A dashed horizontal line, e.g. the pool's base rate of a group, labelled where no curve and
+        no other label runs (see _place_line_labels); `short` is the label where `label` does not fit."""
         line = pg.InfiniteLine(pos=value, angle=0, movable=False,
                                pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine), label=label,
-                               labelOpts={"position": position, "color": "#333", "anchors": [anchor, anchor]})
+                               labelOpts={"position": 0.97, "color": "#333",
+                                          "anchors": [(1, 1), (1, 1)]})
         line.label.setFont(text_font(self.text_scale))
         line.setZValue(-20)
         line.label_texts = (label, short or label)
@@ -328,6 +340,66 @@ class CurvePlot(pg.PlotWidget):
         self._references.append(line)
         self._fit_texts()
         return line
+
+    def _place_line_labels(self) -> None:
+        """Each reference line's label at the spot along it, above or below, that overlaps no other
+        label, crosses no other reference line and covers the fewest curve points; of equals the
+        rightmost (the newest points are what a room looks at), above before below, the full label
+        before the short one."""
+        view = self.plotItem.vb
+        box = view.mapRectToScene(view.rect())
+        if not self._references or box.width() < 1 or box.height() < 1:
+            return
+        points = self._curve_points_in_scene()
+        heights = {line: view.mapViewToScene(QPointF(0, line.value())).y() for line in self._references}
+        margin = self.line_width / 2 + 1
+        placed: list[QRectF] = []
+        for line in sorted(self._references, key=lambda line: -line.value()):
+            # Worked out here rather than read back: pyqtgraph moves a label only when it next paints.
+            label, y, spots = line.label, heights[line], []
+            for shortness, text in enumerate(dict.fromkeys(line.label_texts)):
+                label.setFormat(text)
+                blank = label.textItem.document().documentMargin()
+                size = label.textItem.boundingRect().size()
+                slack = box.width() - size.width() - 8
+                for step in range(_LABEL_STEPS + 1):
+                    right = box.right() - 4 - max(slack, 0) * step / _LABEL_STEPS
+                    for above in (True, False):
+                        rect = QRectF(right - size.width(), y - size.height() if above else y,
+                                      size.width(), size.height())
+                        spots.append((shortness, text, (right - box.left()) / box.width(),
+                                      (1, 1) if above else (1, 0), rect.adjusted(blank, blank, -blank, -blank)))
+
+            reach = max(spot[4].height() for spot in spots) + margin + 8
+            near = [point for point in points if abs(point.y() - y) <= reach]  # all a label here can cover
+
+            def cost(spot, line=line, near=near):
+                text = spot[4]
+                return (not box.contains(text),
+                        sum(text.adjusted(-4, 0, 4, 0).intersects(other) for other in placed),
+                        sum(text.top() <= other_y <= text.bottom() for other, other_y in heights.items()
+                            if other is not line),
+                        sum(text.adjusted(-margin, -margin, margin, margin).contains(point) for point in near),
+                        spot[0])
+
+            _, text, position, anchor, rect = min(spots, key=cost)
+            label.setFormat(text)
+            label.anchors = [anchor, anchor]
+            label.setPosition(position)
+            placed.append(rect)
+
+    def _curve_points_in_scene(self, step: float = 3.0) -> list[QPointF]:
+        """Points every `step` pixels along every curve shown."""
+        view, points = self.plotItem.vb, []
+        for item in self._data_items():
+            if not item.isVisible() or item.xData is None or not len(item.xData):
+                continue
+            corners = [view.mapViewToScene(QPointF(x, y)) for x, y in zip(item.xData, item.yData)]
+            points.append(corners[0])
+            for start, end in zip(corners, corners[1:]):
+                steps = max(1, math.ceil(math.hypot(end.x() - start.x(), end.y() - start.y()) / step))
+                points.extend(start + (end - start) * (k / steps) for k in range(1, steps + 1))
+        return points
 
     def clear_curves(self) -> None:
         """Remove every curve (its line, band and seeds) and its legend entry."""
