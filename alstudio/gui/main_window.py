@@ -58,6 +58,8 @@ def _stage_text(p: dict) -> str:
         return f"{stage} ({p['done']:,} of {p['total']:,})" if p["total"] else stage
     if stage == "run finished":
         return f"{run}: finished"
+    if stage == "cycle done":
+        return f"{run}, cycle {p['cycle']} done"
     if stage == "training":
         stage = f"training epoch {p['done']}/{p['total']}"
     elif stage == "waiting for labels":
@@ -555,8 +557,8 @@ class MainWindow(QMainWindow):
         if self._stopping:
             self.stage_label.setText("Stopping after the current batch…")
         elif self._state == "paused":
-            at = f" at {text}" if text else ""
-            self.stage_label.setText(f"Paused{at} — Resume (Ctrl+P) or Step (Ctrl+T)")
+            where = f": {text}" if text else ""
+            self.stage_label.setText(f"Paused{where} — Resume (Ctrl+P) or Step (Ctrl+T)")
         else:
             self.stage_label.setText(text + _format_eta(eta))
 

@@ -332,7 +332,8 @@ class CurvePlot(pg.PlotWidget):
         line = pg.InfiniteLine(pos=value, angle=0, movable=False,
                                pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine), label=label,
                                labelOpts={"position": 0.97, "color": "#333",
-                                          "anchors": [(1, 1), (1, 1)]})
+                                          # readable where no free spot is left and a curve runs under it
+                                          "fill": (255, 255, 255, 210), "anchors": [(1, 1), (1, 1)]})
         line.label.setFont(text_font(self.text_scale))
         line.setZValue(-20)
         line.label_texts = (label, short or label)
