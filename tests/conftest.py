@@ -47,3 +47,38 @@ def garbage_on_the_main_thread(request):
     yield
     gc.collect()
     gc.enable()
+
+
+@pytest.fixture
+def modal_dialogs_fail(monkeypatch):
+    """A modal message box offscreen would wait forever for a click: make one an error instead."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unexpected(*args, **kwargs):
+        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
+
+    for name in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, unexpected)
+
+
+@pytest.fixture
+def window(qtbot):
+    """make(config=None): a shown workbench, on a tiny experiment unless given a config. Its run is
+    stopped and it is closed here (closing a running window would ask first)."""
+    from engine_helpers import tiny_config
+
+    from alstudio.gui.main_window import MainWindow
+
+    made = []
+
+    def make(config=None):
+        win = MainWindow(config or tiny_config(), workers=1)
+        win.show()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.controller.stop(wait=True)
+        win.close()
+        win.deleteLater()

@@ -9,13 +9,11 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from conftest import small_dataset_config  # noqa: E402
-from engine_helpers import tiny_config  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox, QTabBar  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTabBar  # noqa: E402
 
 from alstudio.engine.results import metrics_row  # noqa: E402
-from alstudio.gui.main_window import MainWindow  # noqa: E402
 from alstudio.gui.plots import AcquisitionPlot, CurvePlot, FairnessPlot, GalleryItem, LearningCurvePlot  # noqa: E402
 
 LONG_STAGE = "bald seed 1, cycle 3: training epoch 2/15, about 1 min 05 s left"
@@ -49,36 +47,19 @@ def _settle(qtbot) -> None:
     qtbot.wait(20)
 
 
-@pytest.fixture(autouse=True)
-def no_unexpected_modal_dialogs(monkeypatch):
-    def unexpected(*args, **kwargs):
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-
-    for name in ("warning", "question", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, unexpected)
+pytestmark = pytest.mark.usefixtures("modal_dialogs_fail")
 
 
 @pytest.fixture
-def window(qtbot):
-    """A workbench with curves in every plot and a batch in the gallery; left out of lecture mode, whose
-    application font would outlive the test."""
-    made = []
-
+def filled_window(window, qtbot):
+    """A workbench with curves in every plot and a batch in the gallery."""
     def make(config=None):
-        win = MainWindow(config or tiny_config(), workers=1)
-        win.show()
+        win = window(config)
         qtbot.waitExposed(win)
-        made.append(win)
         _fill(win)
         return win
 
-    yield make
-    for win in made:
-        if win.lecture_mode:
-            win.toggle_lecture_mode()
-        win.controller.stop(wait=True)
-        win.close()
-        win.deleteLater()
+    return make
 
 
 def _fill(win) -> None:
@@ -143,8 +124,8 @@ def _text_sizes(win) -> dict[str, float]:
     return sizes
 
 
-def test_lecture_mode_scales_every_plot_text_at_once_and_back(window, qtbot):
-    win = window()
+def test_lecture_mode_scales_every_plot_text_at_once_and_back(filled_window, qtbot):
+    win = filled_window()
     _settle(qtbot)
     normal = _text_sizes(win)
     win.toggle_lecture_mode()  # no new data, no redraw in between
@@ -158,8 +139,8 @@ def test_lecture_mode_scales_every_plot_text_at_once_and_back(window, qtbot):
     assert not changed, f"not back to normal after lecture mode: {changed}"
 
 
-def test_plots_made_during_lecture_mode_have_lecture_text(window, qtbot):
-    win = window()
+def test_plots_made_during_lecture_mode_have_lecture_text(filled_window, qtbot):
+    win = filled_window()
     _settle(qtbot)
     normal = _text_sizes(win)
     win.toggle_lecture_mode()
@@ -223,8 +204,8 @@ def _check_layout(win) -> None:
 
 
 @pytest.mark.parametrize("width, height", [(800, 500), (1920, 1080)])
-def test_the_window_lays_out_without_overlaps(window, qtbot, tmp_path, width, height):
-    win = window()
+def test_the_window_lays_out_without_overlaps(filled_window, qtbot, tmp_path, width, height):
+    win = filled_window()
     win.stage_label.setText(LONG_STAGE)
     win.resize(width, height)
     _settle(qtbot)
@@ -233,8 +214,8 @@ def test_the_window_lays_out_without_overlaps(window, qtbot, tmp_path, width, he
     _check_layout(win)
 
 
-def test_lecture_mode_on_a_projector_lays_out_without_overlaps(window, qtbot, tmp_path):
-    win = window()
+def test_lecture_mode_on_a_projector_lays_out_without_overlaps(filled_window, qtbot, tmp_path):
+    win = filled_window()
     win.stage_label.setText(LONG_STAGE)
     win.toggle_lecture_mode()
     win.resize(1024, 768)

@@ -3,47 +3,11 @@
 import sqlite3
 
 import pytest
-from engine_helpers import TINY
+from engine_helpers import tiny_config
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from alstudio.engine import config as configs
-from alstudio.gui.main_window import MainWindow
-
-
-def tiny_config(**sections):
-    data = {name: dict(values) for name, values in TINY.items()}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return configs.validate(data)
-
-
-@pytest.fixture(autouse=True)
-def no_unexpected_modal_dialogs(monkeypatch):
-    """A modal message box offscreen would wait forever for a click: make one an error instead."""
-    def unexpected(*args, **kwargs):
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-
-    for name in ("warning", "question", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, unexpected)
-
-
-@pytest.fixture
-def window(qtbot):
-    """Windows are closed here, after their runs are stopped (closing a running one would ask first)."""
-    made = []
-
-    def make(config=None):
-        win = MainWindow(config or tiny_config(), workers=1)
-        win.show()
-        made.append(win)
-        return win
-
-    yield make
-    for win in made:
-        win.controller.stop(wait=True)
-        win.close()
-        win.deleteLater()
+pytestmark = pytest.mark.usefixtures("modal_dialogs_fail")
 
 
 def run_to_end(qtbot, win, timeout=120_000):

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from alstudio.cli import main
 from alstudio.engine import config as configs
 from alstudio.engine.experiment import Experiment
-from alstudio.gui.main_window import MainWindow
 
 PLOTS = ("learning_curve", "fairness", "acquisition")
 EXPORTED = sorted(f"{name}.{extension}" for name in PLOTS for extension in ("png", "svg"))
@@ -37,23 +36,6 @@ def dialogs(monkeypatch):
     for kind in ("warning", "question", "critical", "information"):
         monkeypatch.setattr(QMessageBox, kind, record(kind))
     return shown
-
-
-@pytest.fixture
-def window(qtbot):
-    made = []
-
-    def make(config=None):
-        win = MainWindow(config or tiny_config(), workers=1)
-        win.show()
-        made.append(win)
-        return win
-
-    yield make
-    for win in made:
-        win.controller.stop(wait=True)
-        win.close()
-        win.deleteLater()
 
 
 def run_to_end(qtbot, win, timeout=120_000):

@@ -61,12 +61,13 @@ def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
     window.show()
     if lecture:
         window.toggle_lecture_mode()
-    quitting = []
+    exit_code = None
 
     def save_and_quit():
-        if quitting:  # the last cycle and the end of the run may both ask
+        nonlocal exit_code
+        if exit_code is not None:  # the last cycle and the end of the run may both ask
             return
-        quitting.append(0)
+        exit_code = 0
         if screenshot:
             window.grab().save(str(screenshot))
         if export_plots:
@@ -74,9 +75,9 @@ def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
                 window.export_plots(export_plots)
             except UserInputError as err:
                 print(f"alstudio: error: {err}", file=sys.stderr)
-                quitting[0] = 2
+                exit_code = 2
         window.controller.stop(wait=True)
-        app.exit(quitting[0])
+        app.exit(exit_code)
 
     if quit_after_cycles is not None:
         shown = []

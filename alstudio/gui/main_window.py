@@ -34,7 +34,7 @@ from .panels.annotator import AnnotatorPanel, agreement_text
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
 from .panels.training import TrainingPanel
-from .plots import CurvePlot, LearningCurvePlot
+from .plots import LearningCurvePlot
 from .plots.acquisition import AcquisitionPlot
 from .plots.fairness import FairnessPlot
 from .plots.gallery import GalleryItem, QueryGallery
@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.acquisition_plot, 2, 0)
         grid.addWidget(self.gallery, 2, 1)
         self.setCentralWidget(central)
-        self._apply_line_width()  # and the plots' minimum sizes
+        self._apply_plot_style()  # and the plots' minimum sizes
 
     def _action(self, text: str, name: str, shortcut, slot, tip: str) -> QAction:
         action = QAction(text, self)
@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setAccessibleName("Run progress")
         # The bar gives way to the stage text, so that in an 800-pixel-wide window the stage is read in
         # full rather than hidden in the toolbar's overflow menu; a longer one is cut, not hidden.
+        self.progress_bar.setRange(0, 1000)  # in thousandths of the experiment
         self.progress_bar.setMinimumWidth(120)
         self.progress_bar.setMaximumWidth(420)  # a wide window gives the room to the stage text
         self.progress_bar.setTextVisible(True)
@@ -294,9 +295,10 @@ class MainWindow(QMainWindow):
         """A new, editable experiment with the settings on screen (an experiment's own are fixed)."""
         self._new_from(self.config)
 
-    def _new_from(self, config: configs.ExperimentConfig) -> None:
+    def _new_from(self, config: configs.ExperimentConfig) -> bool:
+        """False when the user kept the run going instead."""
         if not self._confirm_leaving_run():
-            return
+            return False
         self.experiment = None
         self.config, self.config_error = config, None
         self._show_config(self.config)
@@ -304,6 +306,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.start_action.setText("Start")
         self._refresh_actions()
+        return True
 
     def _new_experiment_folder(self) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -347,11 +350,7 @@ class MainWindow(QMainWindow):
 
     def step(self) -> None:
         if not self.controller.running:
-            if not self.can_start():
-                if self.config_error is not None:
-                    self.statusBar().showMessage(f"Cannot start: {self.config_error}")
-                return
-            self.start()
+            self.start()  # refuses an invalid set-up, and then there is nothing to step
         self.controller.step()
 
     def stop(self) -> None:
@@ -383,7 +382,6 @@ class MainWindow(QMainWindow):
         self._redraw()
         self._refresh_actions()
         cycles = len(experiment.runs()) * (self.config.active.cycles + 1)
-        self.progress_bar.setMaximum(1000)
         self.progress_bar.setValue(round(1000 * len(rows) / cycles))
         self._stage = ("", None)
         self.stage_label.setText("Interrupted; press Resume to continue" if pending else "Finished")
@@ -411,8 +409,7 @@ class MainWindow(QMainWindow):
         except UserInputError as err:
             QMessageBox.warning(self, "Cannot open config", str(err))
             return False
-        self._new_from(config)
-        if self.experiment is not None or self.config is not config:  # the run on screen was kept
+        if not self._new_from(config):
             return False
         self.setWindowTitle(f"alstudio — {Path(path).name}")
         self.statusBar().showMessage(f"Config {path} loaded: press Start to run it")
@@ -543,7 +540,6 @@ class MainWindow(QMainWindow):
 
     # ---- run events ---------------------------------------------------------------------------
     def _on_progress(self, p: dict) -> None:
-        self.progress_bar.setMaximum(1000)
         # The worker's fraction never goes back; a resumed experiment may re-estimate a little lower.
         self.progress_bar.setValue(max(self.progress_bar.value(), round(1000 * p["overall"])))
         self._stage = (_stage_text(p), p.get("eta_seconds"))
@@ -606,7 +602,7 @@ class MainWindow(QMainWindow):
         self._make_result_plots()
         central_grid.addWidget(self.fairness_plot, 1, 1)
         central_grid.addWidget(self.acquisition_plot, 2, 0)
-        self._apply_line_width()
+        self._apply_plot_style()
         self.gallery.clear()
         self.annotator_panel.clear_accounting()
 
@@ -710,16 +706,15 @@ class MainWindow(QMainWindow):
         counter_font.setPointSizeF(font.pointSizeF() * 2)
         counter_font.setBold(True)
         self.cycle_counter.setFont(counter_font)
-        self._apply_line_width()
+        self._apply_plot_style()
         self._refresh_actions()  # the presenter keys
         for dock in self.docks:
             dock.setVisible(not self.lecture_mode)
 
-    def _apply_line_width(self) -> None:
+    def _apply_plot_style(self) -> None:
         """Lines, text and room of every plot for the current mode: thicker, larger and roomier in lecture
         mode. The plots size their text themselves (pyqtgraph does not follow the application font)."""
-        for widget in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
-            plot = widget if isinstance(widget, CurvePlot) else widget.plot
+        for plot in (self.learning_plot, self.fairness_plot, self.acquisition_plot):
             plot.set_line_width(self._line_width())
         for widget in (self.learning_plot, self.fairness_plot, self.acquisition_plot, self.gallery):
             widget.set_text_scale(LECTURE_SCALE if self.lecture_mode else 1.0)

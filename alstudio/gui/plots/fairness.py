@@ -124,6 +124,9 @@ class FairnessPlot(QWidget):
         """The plot's text at `scale` times its size (the menu above it follows the application font)."""
         self.plot.set_text_scale(scale)
 
+    def set_line_width(self, width: float) -> None:
+        self.plot.set_line_width(width)
+
     def _y_label(self) -> str:
         return f"{FAIRNESS_METRICS[max(self.metric_box.currentIndex(), 0)][0]} (lower is fairer)"
 

@@ -111,6 +111,9 @@ class LearningCurvePlot(QWidget):
         """The plot's text at `scale` times its size (the menu above it follows the application font)."""
         self.plot.set_text_scale(scale)
 
+    def set_line_width(self, width: float) -> None:
+        self.plot.set_line_width(width)
+
     def _curves(self) -> dict[str, dict]:
         if not self._compared:
             return curves(self._rows, "accuracy", self.x_column) if self._rows else {}
