@@ -1,4 +1,4 @@
-"""The command line: `alstudio run|resume|report|generate|presets|fonts|gui`.
+"""The command line: `alstudio run|resume|report|generate|pretrain|presets|fonts|gui`.
 
 Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 on Ctrl-C.
 """
@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -94,17 +95,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_dataset(config, workers: int | None = None):
-    from .engine.data import load_or_generate
+@contextmanager
+def _stage_bars():
+    """progress(stage, done, total) drawing one bar per stage, each with its own rate and ETA."""
     from .textprogress import ProgressBar
 
-    bar = ProgressBar("dataset", "images")
+    bars: dict[str, ProgressBar] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = ProgressBar(stage, "epochs" if stage.startswith("pretraining") else "images")
+        bars[stage](done, total)
+
     try:
-        dataset, cached = load_or_generate(config.dataset, progress=bar, workers=workers)
+        yield progress
     finally:
-        bar.close()
-    print(f"dataset {'loaded from the cache' if cached else 'generated'} in {bar.elapsed:.1f} s: "
+        for bar in bars.values():
+            bar.close()
+
+
+def _prepare(config, workers: int | None = None):
+    """The dataset and, for a pretrained trunk, the trunk: from the cache, or made with a progress bar."""
+    from .engine.models.pretrained import SourceTask, cached_trunk
+    from .engine.runner import prepare
+
+    with _stage_bars() as progress:
+        dataset, cached = prepare(config, lambda stage, step, steps, done, total: progress(stage, done, total),
+                                  workers=workers)
+    print(f"dataset {'loaded from the cache' if cached else 'generated'}: "
           f"{len(dataset.pool)} pool, {len(dataset.test)} test images")
+    if config.model.init == "pretrained":
+        trunk = cached_trunk(SourceTask.for_config(config))
+        print(f"pretrained trunk: {trunk.task.describe()}, {trunk.source_accuracy:.0%} right on held-out "
+              "source images")
     return dataset
 
 
@@ -118,7 +143,7 @@ def _drive(experiment) -> int:
     from .engine.runner import run_experiment
     from .textprogress import ProgressBar
 
-    dataset = _load_dataset(experiment.config)
+    dataset = _prepare(experiment.config)
     cycles = experiment.config.active.cycles
     runs = experiment.runs()
     bar = ProgressBar("", "steps")
@@ -227,6 +252,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from .engine.models.pretrained import SourceTask, cached_trunk, ensure_trunk
+
+    data = _config_from(args).model_dump()
+    data["model"]["init"] = "pretrained"
+    if args.architecture:
+        data["model"]["architecture"] = args.architecture
+    if args.classes is not None:
+        data["model"]["source_classes"] = [c for c in args.classes if not c.isspace() and c != ","]
+    if args.device:
+        data["training"]["device"] = args.device
+    config = configs.validate(data, "the command line")
+    task = SourceTask.for_config(config)
+    how = "already built" if cached_trunk(task) is not None else "built"
+    with _stage_bars() as progress:
+        trunk = ensure_trunk(task, progress, device=config.training.device)
+    print(f"pretrained trunk {how}: {task.describe()}; accuracy on held-out source images "
+          f"{trunk.source_accuracy:.3f}; {trunk.path}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name in configs.preset_names():
         marker = " (default)" if name == configs.DEFAULT_PRESET else ""
@@ -313,6 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("folders", nargs="+", metavar="DIR")
     report.add_argument("--png", required=True, metavar="FILE")
     report.set_defaults(handler=cmd_report)
+
+    pretrain = commands.add_parser("pretrain", help="build (or find) the pretrained trunk a config's runs start "
+                                   "from: learned on characters that are not the experiment's classes")
+    _add_config_arguments(pretrain)
+    pretrain.add_argument("--architecture", choices=["cnn", "resnet18"], help="override model.architecture")
+    pretrain.add_argument("--classes", metavar="CHARS", help="the source task's characters, e.g. bcefg "
+                          "(default: letters and digits that are not dataset.classes)")
+    pretrain.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
+    pretrain.set_defaults(handler=cmd_pretrain)
 
     commands.add_parser("presets", help="list the built-in presets").set_defaults(handler=cmd_presets)
     commands.add_parser("fonts", help="list the font families").set_defaults(handler=cmd_fonts)

@@ -55,13 +55,13 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from alstudio.engine import config as configs
-    from alstudio.engine.data import load_or_generate
+    from alstudio.engine.runner import prepare
     from alstudio.gui.main_window import MainWindow
 
     data = configs.load_preset(args.preset).model_dump()
     data["active"]["cycles"] = args.cycles
     config = configs.validate(data)
-    load_or_generate(config.dataset)  # measure the run, not the first generation
+    prepare(config)  # measure the run, not the first generation of the dataset or the trunk
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(config)
     window.show()

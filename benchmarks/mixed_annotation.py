@@ -27,12 +27,13 @@ PRESET = "lecture-bald-vs-random"
 COLORS = {"human only": "#0072B2", "mixed": ("#D55E00", "#009E73", "#CC79A7", "#E69F00")}
 
 
-def make_config(cycles: int | None, epochs: int | None):
+def make_config(cycles: int | None, epochs: int | None, init: str = "scratch"):
     from alstudio.engine import config as configs
 
     config = configs.load_preset(PRESET)
     data = config.model_dump()
     data["active"]["strategy"] = "bald"
+    data["model"]["init"] = init
     if cycles is not None:
         data["active"]["cycles"] = cycles
     if epochs is not None:
@@ -143,6 +144,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3, help="votes per image for the consistency check")
     parser.add_argument("--cycles", type=int, default=None, help="default: the preset's")
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--init", choices=["scratch", "pretrained"], default="scratch",
+                        help="the trunk's start (docs/results.md's figures: scratch, measured before pretraining)")
     parser.add_argument("--png", type=Path, default=Path("docs/figures/mixed_annotation.png"))
     args = parser.parse_args()
 
@@ -153,7 +156,7 @@ def main() -> None:
     from alstudio.engine.data import load_or_generate
     from alstudio.engine.experiment import run_seed
 
-    config = make_config(args.cycles, args.epochs)
+    config = make_config(args.cycles, args.epochs, args.init)
     dataset, cached = load_or_generate(config.dataset)
     n_classes = len(dataset.class_names)
     seeds = [run_seed(config.active.seed, i) for i in range(args.seeds)]

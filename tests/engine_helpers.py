@@ -9,6 +9,7 @@ from alstudio.engine.loop import new_run_fingerprint
 
 TINY = {
     "dataset": {"pool_size": 80, "test_size": 20, "resolution": 16, "bias": "correlation"},
+    "model": {"init": "scratch"},  # tests of the pretrained trunk ask for it with a tiny recipe
     "training": {"epochs": 2, "batch_size": 8},
     "active": {"initial_labels": 8, "query_size": 4, "cycles": 2, "mc_samples": 4, "strategy": "bald"},
 }

@@ -13,6 +13,8 @@ from PIL import Image
 from alstudio.cli import main
 
 TINY_TOML = """
+[model]
+init = "scratch"
 [dataset]
 pool_size = 80
 test_size = 20

@@ -12,6 +12,8 @@ from alstudio.engine.experiment import Experiment
 from alstudio.engine.results import collect_rows, curves
 
 TOML = """
+[model]
+init = "scratch"
 [dataset]
 pool_size = 80
 test_size = 20

@@ -140,6 +140,7 @@ def test_the_cli_run_writes_llm_accounting_and_never_the_key(tmp_path, capsys, m
     with StubServer(cycle_labels(["a", "a", "a", "d", "d", "d", "a", "d", "a"])) as server:
         config = tmp_path / "llm.toml"
         config.write_text(
+            "[model]\ninit = \"scratch\"\n"
             "[dataset]\npool_size = 80\ntest_size = 20\nresolution = 16\n[training]\nepochs = 1\nbatch_size = 8\n"
             "[active]\ninitial_labels = 8\nquery_size = 4\ncycles = 1\nmc_samples = 4\n"
             f'[annotator]\nkind = "llm"\nbase_url = "{server.base_url}"\nmodel = "stub-vision"\n'

@@ -153,6 +153,7 @@ def test_deferred_samples_wait_in_the_journal_and_the_run_waits_for_them(tmp_pat
 
 def write_llm_config(path, server):
     path.write_text(
+        "[model]\ninit = \"scratch\"\n"
         "[dataset]\npool_size = 80\ntest_size = 20\nresolution = 16\nbias = \"correlation\"\n"
         "[training]\nepochs = 1\nbatch_size = 8\n"
         "[active]\ninitial_labels = 8\nquery_size = 4\ncycles = 1\nmc_samples = 4\n"

@@ -32,7 +32,7 @@ from alstudio.gui.preview_loader import PreviewLoader  # noqa: E402
 # Every key some panel writes; the round-trip test blanks them so that a key a panel forgets fails.
 PANEL_KEYS = {
     "dataset": ["classes", "sensitive_attribute", "groups", "bias", "bias_strength", "pool_size", "test_size", "seed"],
-    "model": ["architecture"],
+    "model": ["architecture", "init"],
     "training": ["epochs", "batch_size", "learning_rate", "optimizer", "reset_each_cycle", "grad_lambda", "device"],
     "active": ["strategy", "strategies", "repetitions", "initial_labels", "query_size", "cycles", "mc_samples"],
     "annotator": ["kind", "error_rate", "error_group", "error_group_rate", "base_url", "model", "api_key_env",
@@ -42,7 +42,7 @@ PANEL_KEYS = {
 UNUSUAL = {
     "dataset": {"classes": ["x", "7", "Q"], "sensitive_attribute": "font", "groups": ["Lato", "Caladea", "Manrope"],
                 "bias": "correlation", "bias_strength": 0.63, "pool_size": 777, "test_size": 90, "seed": 4_000_000_000},
-    "model": {"architecture": "resnet18"},
+    "model": {"architecture": "resnet18", "init": "scratch"},
     "training": {"epochs": 3, "batch_size": 100, "learning_rate": 0.0003, "optimizer": "sgd",
                  "reset_each_cycle": False, "grad_lambda": 2.5, "device": "cpu"},
     "active": {"strategy": "margin", "strategies": ["coreset", "margin", "entropy"], "repetitions": 4,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alstudio.engine.progress import GENERATION_SHARE, ExperimentProgress
+from alstudio.engine.progress import PREPARATION_SHARE, ExperimentProgress
 
 EPOCHS, CYCLES, INITIAL, QUERY = 3, 2, 10, 10
 
@@ -101,12 +101,14 @@ def test_paused_time_is_not_counted_as_work():
     assert estimate.eta_seconds == pytest.approx(3 * 0.1 * 50 + 2 * 1.0 + 2.0)
 
 
-def test_generating_the_dataset_takes_the_first_share_and_the_run_goes_on_from_there():
+def test_preparing_dataset_and_trunk_takes_the_first_share_and_the_run_goes_on_from_there():
     progress, clock = tracker()
-    shares = [progress.generating(done, 100).fraction for done in (0, 50, 100)]
-    assert shares == [0.0, pytest.approx(GENERATION_SHARE / 2), pytest.approx(GENERATION_SHARE)]
+    shares = [progress.preparing(0, 2, done, 100).fraction for done in (0, 50, 100)]
+    shares += [progress.preparing(1, 2, done, 6).fraction for done in (0, 3, 6)]
+    assert shares == sorted(shares) and shares[0] == 0.0
+    assert shares[1] == pytest.approx(PREPARATION_SHARE / 4) and shares[-1] == pytest.approx(PREPARATION_SHARE)
     fractions = [e.fraction for e in drive(progress, clock)]
-    assert fractions[0] >= GENERATION_SHARE and fractions == sorted(fractions)
+    assert fractions[0] >= PREPARATION_SHARE and fractions == sorted(fractions)
     assert fractions[-1] == pytest.approx(1.0)
 
 

@@ -102,6 +102,19 @@ class DatasetConfig(_Section):
 class ModelConfig(_Section):
     architecture: Literal["cnn", "resnet18"] = "cnn"
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    # The trunk starts from weights learned on a Synbols source task whose classes are disjoint from
+    # the experiment's (as an ImageNet trunk is for the fairness paper's a/d task), or from random ones.
+    init: Literal["pretrained", "scratch"] = "pretrained"
+    source_classes: list[str] = Field(default_factory=list)  # empty: letters and digits not among the classes
+    pretrain_images: int = Field(12_000, ge=100, le=1_000_000)
+    pretrain_epochs: int = Field(6, ge=1, le=1000)
+
+    @field_validator("source_classes")
+    @classmethod
+    def _source_classes(cls, classes: list[str]) -> list[str]:
+        if classes:
+            DatasetConfig._classes(classes)
+        return classes
 
 
 class TrainingConfig(_Section):
@@ -231,6 +244,12 @@ class ExperimentConfig(_Section):
             raise _field_error(
                 "active.cycles", f"asks for {wanted} labels (active.initial_labels + active.cycles x "
                 f"active.query_size) but dataset.pool_size is {pool}")
+        known = {c.casefold() for c in self.dataset.classes}
+        overlap = sorted(c for c in self.model.source_classes if c.casefold() in known)
+        if overlap:
+            raise _field_error(
+                "model.source_classes", f"must not share a class with dataset.classes (a pretrained trunk that "
+                f"has seen {', '.join(overlap)} would know the experiment's task), got {overlap[0]!r}")
         group = self.annotator.error_group
         if group is not None and group not in self.dataset.groups:
             raise _field_error(
@@ -340,8 +359,21 @@ def validate(data: dict[str, Any], source: str = "config") -> ExperimentConfig:
         raise ConfigError(message) from None
 
 
-def load(path: str | Path) -> ExperimentConfig:
-    """Read a TOML file; keys it leaves out keep their defaults."""
+# Keys that came after experiments were first saved, with the value those experiments ran with: a
+# journal or experiment.toml without them is older than the key, not a config choosing its default.
+_BEFORE_THE_KEY = {("model", "init"): "scratch"}
+
+
+def as_saved(data: dict[str, Any]) -> dict[str, Any]:
+    """A complete config alstudio saved (experiment.toml, a journal's copy), read as it was run."""
+    for (section, key), value in _BEFORE_THE_KEY.items():
+        data.setdefault(section, {}).setdefault(key, value)
+    return data
+
+
+def load(path: str | Path, saved: bool = False) -> ExperimentConfig:
+    """Read a TOML file; keys it leaves out keep their defaults (or, for a config alstudio `saved`
+    with an experiment, the values experiments had before those keys existed)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -354,7 +386,7 @@ def load(path: str | Path) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     try:
-        return validate(data, path.name)
+        return validate(as_saved(data) if saved else data, path.name)
     except ConfigError as err:
         raise ConfigError(f"{path.name}: {err}") from None
 

@@ -98,7 +98,7 @@ class Experiment:
             flagged_to = str(meta.get("flagged_to", "oracle"))
         except (ValueError, KeyError, TypeError):
             raise UserInputError(f"{meta_path}: damaged experiment description") from None
-        config = configs.load(folder / "experiment.toml")
+        config = configs.load(folder / "experiment.toml", saved=True)
         return cls(folder, config, strategies, n_seeds, flagged_to)
 
     def runs(self) -> list[RunSpec]:

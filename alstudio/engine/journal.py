@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ExperimentConfig, validate
+from .config import ExperimentConfig, as_saved, validate
 from .errors import ConfigError, UserInputError
 
 SCHEMA_VERSION = 1
@@ -267,7 +267,7 @@ class Journal:
         if self._config is None:
             try:
                 data = json.loads(self._meta("config"))
-                self._config = validate(data, self.path.name)
+                self._config = validate(as_saved(data), self.path.name)
             except (ValueError, ConfigError) as err:  # json.JSONDecodeError is a ValueError
                 raise JournalError(
                     f"The journal {self.path} holds a config this alstudio cannot read ({_one_line(err)}).") from None
@@ -284,6 +284,21 @@ class Journal:
     @property
     def fingerprint(self) -> dict:
         return json.loads(self._meta("fingerprint"))
+
+    def record_trunk(self, trunk: dict) -> None:
+        """The pretrained trunk every model of this run starts from (its hash and source task) joins the
+        fingerprint; a resumed run must bring the identical trunk, or its models would differ."""
+        fingerprint = self.fingerprint
+        known = fingerprint.get("trunk")
+        if known is not None:
+            if known["sha256"] != trunk["sha256"]:
+                raise JournalError(
+                    f"The journal {self.path} ran with the pretrained trunk {known['sha256'][:12]}, but the one "
+                    f"built now is {trunk['sha256'][:12]} (another torch or machine?); start a new experiment.")
+            return
+        fingerprint["trunk"] = trunk
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('fingerprint', ?)", (_dumps(fingerprint),))
 
     @property
     def created(self) -> str:

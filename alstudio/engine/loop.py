@@ -24,6 +24,7 @@ from .data import SynbolsDataset
 from .journal import Journal, fingerprint
 from .metrics import classification_metrics, labelled_composition
 from .models import ActiveModel, build_model
+from .models.pretrained import SourceTask, ensure_trunk
 from .strategies import ScoringContext, get_strategy
 from .training import Stopped, device_description, fit, pick_device, predict_features, probabilities, to_tensor
 
@@ -161,7 +162,17 @@ class _Run:
         self.pool_groups = torch.from_numpy(dataset.pool.groups).to(self.device)
         self.checkpoints = Path(journal.path).parent / "checkpoints"
         self.n_classes, self.n_groups = len(dataset.class_names), len(dataset.group_names)
+        self.trunk_state = self.pretrained_trunk()
         annotator.attach(journal, dataset)
+
+    def pretrained_trunk(self) -> dict | None:
+        """The weights each new model's trunk starts from (None: random ones), recorded in the journal."""
+        if self.config.model.init != "pretrained":
+            return None
+        trunk = ensure_trunk(SourceTask.for_config(self.config), cancel=self.control.stop_event,
+                             device=self.config.training.device)
+        self.journal.record_trunk(trunk.summary())
+        return trunk.state(self.device)
 
     # -- labels ----------------------------------------------------------------------------------
     def ensure_initial_labels(self) -> None:
@@ -183,7 +194,10 @@ class _Run:
 
     def new_model(self, cycle: int) -> ActiveModel:
         torch.manual_seed(derive_seed(self.seed, cycle, _INIT))
-        return build_model(self.config, self.n_classes, self.n_groups).to(self.device)
+        model = build_model(self.config, self.n_classes, self.n_groups).to(self.device)
+        if self.trunk_state is not None:
+            model.trunk.load_state_dict(self.trunk_state)
+        return model
 
     def load_model(self, cycle: int) -> ActiveModel:
         model = build_model(self.config, self.n_classes, self.n_groups).to(self.device)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 # Only the ratio of these guesses matters, and only until a stage has been timed.
 _GUESS = {"epoch_per_label": 7e-4, "evaluating": 0.2, "scoring": 1.5}
-GENERATION_SHARE = 0.1  # of the bar, when the dataset has to be generated first
+PREPARATION_SHARE = 0.1  # of the bar, when the dataset or the pretrained trunk has to be made first
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ExperimentProgress:
         self.initial_labels, self.query_size = initial_labels, query_size
         self.clock = clock
         self._measured: dict[str, list[float]] = {"epoch_per_label": [], "evaluating": [], "scoring": []}
-        self._generated = False
+        self._prepared = False
         self._fraction = 0.0
         self._mark: tuple[float, float] | None = None  # (clock, paused_seconds) of the last event
         self._timing: str | None = None  # what the time since the last event was spent on
@@ -43,9 +43,10 @@ class ExperimentProgress:
         self._waiting = False
 
     # -- events ----------------------------------------------------------------------------------
-    def generating(self, done: int, total: int) -> Estimate:
-        self._generated = True
-        return self._report(GENERATION_SHARE * done / max(total, 1), None)
+    def preparing(self, step: int, steps: int, done: int, total: int) -> Estimate:
+        """Step `step` (0-based) of `steps` made before the runs: the dataset, then the trunk."""
+        self._prepared = True
+        return self._report(PREPARATION_SHARE * (step + done / max(total, 1)) / steps, None)
 
     def run_started(self, paused_seconds: float = 0.0) -> None:
         """A run begins (or resumes): its first epoch is timed from here."""
@@ -112,7 +113,7 @@ class ExperimentProgress:
         per_run = self._cycles_work(self.cycles + 1)
         done = run * per_run + self._cycles_work(min(cycle, self.cycles + 1)) + within
         total = self.n_runs * per_run
-        share = GENERATION_SHARE if self._generated else 0.0
+        share = PREPARATION_SHARE if self._prepared else 0.0
         fraction = share + (1 - share) * min(done / total, 1.0)
         timed = all(self._measured[kind] for kind in ("epoch_per_label", "evaluating")) and (
             self._measured["scoring"] or cycle >= self.cycles)

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from .annotators import Annotator, build_annotator
-from .data import SynbolsDataset
+from .data import GenerationCancelled, SynbolsDataset, load_or_generate
 from .experiment import Experiment, RunSpec
 from .journal import Journal
 from .loop import Failed, RunControl, new_run_fingerprint, run
+from .models.pretrained import SourceTask, ensure_trunk
 from .results import write_results
+from .training import Stopped
+
+# (stage, step, steps, done, total): step 0-based among the steps made before the runs.
+PreparationProgress = Callable[[str, int, int, int, int], None]
+
+
+def prepare(config, progress: PreparationProgress | None = None, cancel: threading.Event | None = None,
+            workers: int | None = None) -> tuple[SynbolsDataset, bool] | None:
+    """What the runs need before they start: the dataset (and whether it came from the cache), then
+    the pretrained trunk when the config asks for one, each generated or built once and cached.
+    None when `cancel` was set meanwhile."""
+    report = progress or (lambda *args: None)
+    steps = 2 if config.model.init == "pretrained" else 1
+    try:
+        loaded = load_or_generate(config.dataset, cancel=cancel, workers=workers,
+                                  progress=lambda done, total: report("generating the dataset", 0, steps, done, total))
+        if steps == 2:
+            ensure_trunk(SourceTask.for_config(config), cancel=cancel, workers=workers, device=config.training.device,
+                         progress=lambda stage, done, total: report(stage, 1, steps, done, total))
+    except (GenerationCancelled, Stopped):
+        return None
+    return loaded
 
 
 def open_or_create_journal(experiment: Experiment, spec: RunSpec, check_same_thread: bool = True) -> Journal:

@@ -12,12 +12,11 @@ import traceback
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..engine.annotators import HumanAnnotator, build_annotator
-from ..engine.data import GenerationCancelled, load_or_generate
 from ..engine.experiment import Experiment
 from ..engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl
 from ..engine.progress import ExperimentProgress
 from ..engine.results import metrics_row
-from ..engine.runner import run_experiment
+from ..engine.runner import prepare, run_experiment
 
 
 class _Worker(QObject):
@@ -58,15 +57,14 @@ class _Worker(QObject):
             self.progress.emit({"run": run, "stage": stage, "done": done, "total": total, "cycle": cycle,
                                 "overall": estimate.fraction, "eta_seconds": estimate.eta_seconds})
 
-        def generating(done, total):
-            emit("", "generating dataset", done, total, -1, tracker.generating(done, total))
+        def preparing(stage, step, steps, done, total):
+            emit("", stage, done, total, -1, tracker.preparing(step, steps, done, total))
 
-        try:
-            dataset, _ = load_or_generate(config.dataset, progress=generating,
-                                          cancel=self.control.stop_event, workers=self.workers)
-        except GenerationCancelled:
+        prepared = prepare(config, preparing, self.control.stop_event, self.workers)
+        if prepared is None:
             self.done.emit(False)
             return
+        dataset, _ = prepared
         self.dataset_ready.emit(dataset)
         runs = experiment.runs()
         finished = True
