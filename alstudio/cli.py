@@ -137,9 +137,28 @@ def _format_metric(value) -> str:
     return "   n/a" if value != value else f"{value:6.3f}"
 
 
+def _over_seeds(metric: dict) -> str:
+    """A summary.json metric: mean [95 % CI] from CI_MIN_SEEDS seeds on, mean ± std below."""
+    from .engine.results import shows_interval
+
+    if shows_interval(metric["n"]):
+        return f"{metric['mean']:.3f} [{metric['ci_low']:.3f}, {metric['ci_high']:.3f}]"
+    return f"{metric['mean']:.3f} ± {metric['std']:.3f}"
+
+
+def _paired_difference(difference: dict) -> str:
+    """A summary.json paired difference: +0.174 [0.091, 0.257], p = 0.004 (no interval from one pair)."""
+    text = f"{difference['mean']:+.3f}"
+    if difference["n"] >= 2:
+        p = difference["p_value"]
+        p_text = "p n/a" if p != p else "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        text += f" [{difference['low']:.3f}, {difference['high']:.3f}], {p_text}"
+    return text
+
+
 def _drive(experiment) -> int:
     from .engine.loop import AwaitingLabels, CycleResult, Failed, Finished, Progress
-    from .engine.results import summarize, write_results
+    from .engine.results import shows_interval, summarize, write_results
     from .engine.runner import run_experiment
     from .textprogress import ProgressBar
 
@@ -178,11 +197,19 @@ def _drive(experiment) -> int:
     finally:
         bar.close()
     rows = write_results(experiment)
-    for strategy, entry in summarize(rows).items():
+    summary = summarize(rows)
+    for strategy, entry in summary.items():
         acc, aulc, gap = entry["final_accuracy"], entry["aulc_accuracy"], entry["final_ppv_gap"]
-        print(f"{strategy:>18}: final accuracy {acc['mean']:.3f} ± {acc['std']:.3f}, "
-              f"area under curve {aulc['mean']:.3f} ± {aulc['std']:.3f}, final PPV gap {gap['mean']:.3f} ± "
-              f"{gap['std']:.3f} ({entry['seeds']} seeds)")
+        spread = "mean [95 % CI]" if shows_interval(entry["seeds"]) else "mean ± std"
+        print(f"{strategy:>18}: final accuracy {_over_seeds(acc)}, area under curve {_over_seeds(aulc)}, "
+              f"final PPV gap {_over_seeds(gap)} ({entry['seeds']} seeds, {spread})")
+    for strategy, entry in summary.items():
+        paired = entry.get("versus", {}).get("random")
+        if paired:
+            n = paired["final_accuracy"]["n"]
+            print(f"{strategy + ' - random':>18}: final accuracy {_paired_difference(paired['final_accuracy'])}; "
+                  f"area under curve {_paired_difference(paired['aulc_accuracy'])} "
+                  f"({n} paired seed{'s' if n != 1 else ''})")
     print(f"wrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}")
     if waiting:
         print(f"{waiting} run(s) wait for your labels: open {experiment.folder} in the workbench "

@@ -46,11 +46,11 @@ def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
     d = experiment.config.dataset
     base_rate = pool_minority_share(d)
 
-    accuracy = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy")
+    accuracy = CurvePlot("Learning curve ({band})", "test accuracy")
     accuracy.set_curves(curves(rows, "accuracy"))
-    parity = CurvePlot("Predictive-parity gap (lower is fairer)", "PPV gap, mean over classes")
+    parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)")
     parity.set_curves(curves(rows, "ppv_gap"))
-    share = CurvePlot("What the strategies acquire", f"labelled share in {_MINORITY_WORDS[d.bias]}")
+    share = CurvePlot("What the strategies acquire ({band})", f"labelled share in {_MINORITY_WORDS[d.bias]}")
     share.set_curves(curves(rows, "labeled_share_minority_cells"))
     share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
     return [accuracy, parity, share]
@@ -66,12 +66,13 @@ def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
             name = f"{name} ({experiment.folder.name})"
         named[name] = rows
     colors = palette_colors(compared_curves(named, "accuracy"))
-    by_labels = CurvePlot("Learning curves compared", "test accuracy", colors=colors)
+    by_labels = CurvePlot("Learning curves ({band})", "test accuracy", colors=colors)
     by_labels.set_curves(compared_curves(named, "accuracy"))
-    by_people = CurvePlot("Against human effort", "test accuracy", colors=colors)
+    by_people = CurvePlot("Against human effort ({band})", "test accuracy", colors=colors)
     by_people.setLabel("bottom", "labels from people (initial labels included)")
     by_people.set_curves(compared_curves(named, "accuracy", x="people_labels"))
-    parity = CurvePlot("Predictive-parity gap (lower is fairer)", "PPV gap, mean over classes", colors=colors)
+    parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)",
+                       colors=colors)
     parity.set_curves(compared_curves(named, "ppv_gap"))
     return [by_labels, by_people, parity]
 

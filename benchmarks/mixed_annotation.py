@@ -79,7 +79,8 @@ def summarise(runs: list[list[dict]]) -> dict:
 
 
 def curve(x: np.ndarray, y: np.ndarray) -> dict:
-    """A CurvePlot curve: the mean x per cycle (x may differ between seeds), y mean ± std over seeds."""
+    """A CurvePlot curve: the mean x per cycle (x may differ between seeds), y mean ± std over seeds
+    (CurvePlot draws the 95 % CI instead from three seeds on, from `seeds`)."""
     return {"x": x.mean(axis=0), "mean": y.mean(axis=0), "std": y.std(axis=0), "seeds": y}
 
 
@@ -92,7 +93,7 @@ def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 5
     app = QApplication.instance() or QApplication([])
     mixed_colors = iter(COLORS["mixed"])
     colors = {name: COLORS["human only"] if name == "human only" else next(mixed_colors) for name in results}
-    by_human = CurvePlot("Accuracy vs human labels (mean ± std over seeds)", "test accuracy", colors=colors)
+    by_human = CurvePlot("Accuracy vs human labels ({band})", "test accuracy", colors=colors)
     by_human.setLabel("bottom", "human labels (initial labels included)")
     by_total = CurvePlot("Accuracy vs all labels (human + LLM)", "test accuracy", colors=colors)
     by_total.setLabel("bottom", "labelled images")

@@ -60,6 +60,12 @@ def test_run_writes_metrics_summary_journals_and_a_report(tiny, tmp_path, capsys
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"random", "bald"}
     assert summary["bald"]["seeds"] == 2 and "mean" in summary["bald"]["aulc_accuracy"]
+    assert {"ci_low", "ci_high"} <= set(summary["bald"]["final_accuracy"])
+    paired = summary["bald"]["versus"]["random"]
+    assert paired["seeds"] == [1, 2] and set(paired["final_accuracy"]) == {"mean", "low", "high", "p_value", "n"}
+    printed = capsys.readouterr().out
+    assert "(2 seeds, mean ± std)" in printed
+    assert "bald - random: final accuracy " in printed and "(2 paired seeds)" in printed
     for run in ("random-seed1", "random-seed2", "bald-seed1", "bald-seed2"):
         assert (out / "runs" / run / "journal.sqlite").exists()
     # Different seeds start from different initial labels.
@@ -69,6 +75,46 @@ def test_run_writes_metrics_summary_journals_and_a_report(tiny, tmp_path, capsys
     png = tmp_path / "report.png"
     assert main(["report", str(out), "--png", str(png)]) == 0
     assert Image.open(png).size[0] >= 1200
+
+
+def _summary_rows(n_seeds: int) -> list[dict]:
+    """random at 0.5 on every seed, bald at 0.6, 0.7, 0.8 (then 0.9, ...): bald - random is 0.1, 0.2, 0.3."""
+    rows = []
+    for seed in range(1, n_seeds + 1):
+        for strategy, final in (("random", 0.5), ("bald", 0.5 + 0.1 * seed)):
+            rows += [{"strategy": strategy, "seed": seed, "cycle": cycle, "n_labeled": 10 + 10 * cycle,
+                      "accuracy": accuracy, "accuracy_gap": 0.0, "ppv_gap": 0.1, "eo_diff": 0.0, "dp_diff": 0.0}
+                     for cycle, accuracy in ((0, 0.4), (1, final))]
+    return rows
+
+
+@pytest.mark.parametrize("n_seeds", [2, 3])
+def test_run_prints_the_interval_from_three_seeds_on_and_the_paired_difference_against_random(
+        monkeypatch, tmp_path, capsys, n_seeds):
+    from types import SimpleNamespace
+
+    from alstudio import cli
+    from alstudio.engine import results, runner
+
+    monkeypatch.setattr(cli, "_prepare", lambda config: None)
+    monkeypatch.setattr(cli, "_annotators_for", lambda experiment: None)
+    monkeypatch.setattr(runner, "run_experiment", lambda *args, **kwargs: iter(()))
+    monkeypatch.setattr(results, "write_results", lambda experiment: _summary_rows(n_seeds))
+    experiment = SimpleNamespace(config=SimpleNamespace(active=SimpleNamespace(cycles=1)), runs=list,
+                                 strategies=("random", "bald"), n_seeds=n_seeds, folder=tmp_path)
+    assert cli._drive(experiment) == 0
+    printed = capsys.readouterr().out
+    if n_seeds == 3:
+        # 0.7 +- t(0.975, 2) 0.1 / sqrt(3); the differences 0.1, 0.2, 0.3 give t = 2 sqrt(3) on 2 df, p = 0.074.
+        assert "bald: final accuracy 0.700 [0.452, 0.948], area under curve 0.550 [0.426, 0.674]" in printed
+        assert "(3 seeds, mean [95 % CI])" in printed
+        assert ("bald - random: final accuracy +0.200 [-0.048, 0.448], p = 0.074; area under curve "
+                "+0.100 [-0.024, 0.224], p = 0.074 (3 paired seeds)") in printed
+    else:
+        assert "bald: final accuracy 0.650 ± 0.071, area under curve 0.525 ± 0.035" in printed
+        assert "(2 seeds, mean ± std)" in printed
+        assert "bald - random: final accuracy +0.150 [-0.485, 0.785], p = 0.205;" in printed
+    assert "random - " not in printed  # random is the baseline, never compared against itself
 
 
 def test_bad_run_input_exits_2_with_one_sentence(tiny, tmp_path, capsys):

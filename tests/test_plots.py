@@ -24,9 +24,9 @@ def _fake_metrics(strategy_index: int, seed: int, cycle: int) -> dict:
             "label_accuracy": 1.0}
 
 
-def _rows(dataset_config) -> list[dict]:
+def _rows(dataset_config, seeds=SEEDS) -> list[dict]:
     return [metrics_row(strategy, seed, cycle, 20 + 10 * cycle, _fake_metrics(i, seed, cycle), dataset_config)
-            for i, strategy in enumerate(STRATEGIES) for seed in SEEDS for cycle in range(CYCLES)]
+            for i, strategy in enumerate(STRATEGIES) for seed in seeds for cycle in range(CYCLES)]
 
 
 def _seed_mean(rows, strategy, column, scale=1.0) -> list[float]:
@@ -161,3 +161,56 @@ def test_every_plot_exports_png_and_svg_and_the_gallery_png(qtbot, tmp_path, con
         fairness.export(tmp_path / "fairness.jpg")
     with pytest.raises(ValueError, match="png only"):
         gallery.export(tmp_path / "gallery.svg")
+
+
+def _band(items) -> tuple[np.ndarray, np.ndarray]:
+    return items["low"].yData, items["high"].yData
+
+
+@pytest.mark.parametrize("n_seeds", [2, 3, 5])
+def test_every_plot_draws_the_95_percent_interval_from_three_seeds_on_and_says_so(qtbot, config, n_seeds):
+    from types import SimpleNamespace
+
+    from alstudio.engine.results import curves
+    from alstudio.gui.plots import LearningCurvePlot
+    from alstudio.report import _experiment_plots
+
+    rows = _rows(config, seeds=range(1, n_seeds + 1))
+    learning, fairness, acquisition = LearningCurvePlot(), FairnessPlot(), AcquisitionPlot(config)
+    for widget in (learning, fairness, acquisition):
+        qtbot.addWidget(widget)
+    learning.set_rows(rows)
+    fairness.set_rows(rows)
+    acquisition.set_rows(rows)
+    report_accuracy, report_parity, report_share = _experiment_plots(SimpleNamespace(config=SimpleNamespace(
+        dataset=config)), rows)
+    for widget in (report_accuracy, report_parity, report_share):
+        qtbot.addWidget(widget)
+    ci = n_seeds >= 3
+    caption = f"mean, 95 % CI over {n_seeds} seeds" if ci else f"mean ± std over {n_seeds} seeds"
+    plotted = [(learning.plot, "accuracy", 1), (fairness.plot, "ppv_gap", 1), (report_accuracy, "accuracy", 1),
+               (report_parity, "ppv_gap", 1), (report_share, "labeled_share_minority_cells", 1)]
+    plotted += [(acquisition, f"labeled_share_{group}", 100) for group in ("blue", "red")]
+    for plot, column, scale in plotted:
+        assert caption in plot.title and caption in plot.plotItem.titleLabel.text, plot.title
+        for strategy, data in curves(rows, column).items():
+            items = acquisition._curves[(strategy, column[len("labeled_share_"):])] if plot is acquisition \
+                else plot._items[strategy]
+            low, high = (data["ci_low"], data["ci_high"]) if ci else (data["mean"] - data["std"],
+                                                                      data["mean"] + data["std"])
+            np.testing.assert_allclose(_band(items), (scale * low, scale * high))
+    if ci:
+        one = curves(rows, "accuracy")["bald"]
+        assert (one["ci_high"] - one["ci_low"] > 0).all()  # the band drawn has a width
+
+
+def test_a_run_under_way_shows_the_interval_where_three_seeds_are_in_and_the_std_beyond(qtbot, config):
+    rows = [r for r in _rows(config, seeds=(1, 2, 3)) if not (r["seed"] == 3 and r["cycle"] == CYCLES - 1)]
+    plot = FairnessPlot()
+    qtbot.addWidget(plot)
+    plot.set_rows(rows)
+    assert "(95 % CI; ± std below 3 seeds)" in plot.plot.title
+    low, high = _band(plot.plot._items["bald"])
+    last = [r["ppv_gap"] for r in rows if r["strategy"] == "bald" and r["cycle"] == CYCLES - 1]
+    assert (low[-1], high[-1]) == pytest.approx((np.mean(last) - np.std(last), np.mean(last) + np.std(last)))
+    assert high[0] - low[0] > 3 * np.std([r["ppv_gap"] for r in rows if r["strategy"] == "bald" and r["cycle"] == 0])

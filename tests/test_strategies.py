@@ -9,9 +9,11 @@ import torch
 from alstudio.engine import config, training
 from alstudio.engine.errors import UserInputError
 from alstudio.engine.models import build_model
-from alstudio.engine.strategies import STRATEGIES, ScoringContext, get_strategy
+from alstudio.engine.strategies import STRATEGIES, ScoringContext, get_strategy, heuristics
 
 N_CANDIDATES, N_LABELLED, K = 40, 10, 5
+# Uneven sensitive groups: candidates 3, 10, 17, ... (6 of 40) are group 1, the rest group 0.
+GROUPS = np.where(np.arange(N_CANDIDATES) % 7 == 3, 1, 0)
 MC_STRATEGIES = ["entropy", "least_confidence", "margin", "bald", "batchbald", "power_bald"]
 
 
@@ -38,9 +40,9 @@ def images():
     return _images(N_CANDIDATES, 1), _images(N_LABELLED, 2)
 
 
-def _context(model, images, mc_samples=8, seed=0):
+def _context(model, images, mc_samples=8, seed=0, groups=GROUPS):
     candidates, labelled = images
-    return ScoringContext(model, candidates, labelled, mc_samples=mc_samples, seed=seed)
+    return ScoringContext(model, candidates, labelled, mc_samples=mc_samples, seed=seed, groups=groups)
 
 
 # ------------------------------------------------------------------------------ registry
@@ -52,6 +54,14 @@ def test_registry_matches_the_config_names():
     for name, cls in STRATEGIES.items():
         strategy = get_strategy(name)
         assert isinstance(strategy, cls) and strategy.name == name and strategy.title
+
+
+def test_the_fairness_baselines_are_valid_config_names():
+    names = ["balanced_bald", "balanced_random", "representative_bald"]
+    for name in names:
+        assert config.validate({"active": {"strategy": name}}).active.strategy == name
+    compared = config.validate({"active": {"strategies": ["random", *names]}}).active
+    assert compared.run_strategies() == ["random", *names] and compared.strategy == "random"
 
 
 def test_unknown_strategy_lists_the_valid_names():
@@ -201,3 +211,148 @@ def test_learning_loss_needs_a_loss_module(images):
     assert model.loss_module is None
     with pytest.raises(UserInputError, match="learning_loss"):
         get_strategy("learning_loss").select(_context(model, images), K)
+
+
+# ------------------------------------------------------------------ fairness baselines
+
+
+def _round_robin_by_hand(scores, groups, k):
+    """Each group's candidates best first, then one from every group per round, the round in score order."""
+    queues = {g: sorted(np.flatnonzero(groups == g), key=lambda i: (-scores[i], i)) for g in np.unique(groups)}
+    picks = []
+    while len(picks) < k and any(queues.values()):
+        heads = [queue.pop(0) for queue in queues.values() if queue]
+        picks += sorted(heads, key=lambda i: (-scores[i], i))
+    return picks[:k]
+
+
+def test_round_robin_takes_turns_in_score_order_and_never_truncates_a_batch():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    groups = np.array([0, 0, 0, 0, 0, 1, 1, 0])
+    # Rounds: (0 then 5), (1 then 6), then group 1 is spent and group 0 goes on alone.
+    assert heuristics.round_robin_by_group(scores, groups, 7).tolist() == [0, 5, 1, 6, 2, 3, 4]
+    # zip(*groups) would stop at 4 picks; the batch stays k long.
+    assert len(heuristics.round_robin_by_group(scores, groups, 8)) == 8
+    # Within a round the better candidate comes first, whichever its group.
+    groups = np.array([1, 1, 0, 0, 0, 0, 0, 0])
+    assert heuristics.round_robin_by_group(scores, groups, 3).tolist() == [0, 2, 1]
+
+
+def test_balanced_bald_alternates_the_groups_in_bald_order(model, images):
+    ctx = _context(model, images)
+    k = 16  # more than group 1's six candidates: the rest comes from group 0
+    chosen, scores = get_strategy("balanced_bald").select(ctx, k)
+    assert chosen.tolist() == _round_robin_by_hand(ctx.bald, GROUPS, k)
+    np.testing.assert_array_equal(scores, ctx.bald[chosen])
+    assert GROUPS[chosen[:12]].sum() == 6 and GROUPS[chosen[12:]].sum() == 0
+    for g in (0, 1):  # best BALD first within each group
+        assert np.all(np.diff(ctx.bald[chosen[GROUPS[chosen] == g]]) <= 0)
+    assert len(set(chosen.tolist())) == k
+
+
+def test_balanced_bald_ignores_a_better_candidate_of_the_group_whose_turn_it_is_not(model, images):
+    ctx = _context(model, images)
+    bald = np.zeros(N_CANDIDATES)
+    bald[[0, 1, 2]] = [3.0, 2.0, 1.0]  # group 0's three best outrank all of group 1
+    bald[3] = 0.5  # group 1's best
+    ctx.__dict__["bald"] = bald
+    chosen, _ = get_strategy("balanced_bald").select(ctx, 3)
+    assert chosen.tolist() == [0, 3, 1]
+    assert get_strategy("bald").select(ctx, 3)[0].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("base", ["bald", "random"])
+def test_with_one_group_the_balanced_strategy_is_its_base(base, model, images):
+    one_group = np.full(N_CANDIDATES, 1)
+    balanced = get_strategy(f"balanced_{base}").select(_context(model, images, seed=5, groups=one_group), K)
+    plain = get_strategy(base).select(_context(model, images, seed=5), K)
+    np.testing.assert_array_equal(balanced[0], plain[0])
+    np.testing.assert_array_equal(balanced[1], plain[1])
+
+
+def test_group_aware_strategies_need_the_groups(model, images):
+    for name in ["balanced_bald", "balanced_random", "representative_bald"]:
+        with pytest.raises(ValueError, match="sensitive groups"):
+            get_strategy(name).select(_context(model, images, groups=None), K)
+
+
+def test_only_random_keys_are_flagged_as_meaningless_scores():
+    assert not STRATEGIES["random"].score_is_informative
+    assert not STRATEGIES["balanced_random"].score_is_informative  # its score is random's key
+    assert STRATEGIES["balanced_bald"].score_is_informative and STRATEGIES["representative_bald"].score_is_informative
+    assert STRATEGIES["balanced_bald"].base is STRATEGIES["bald"]
+    for name in ["balanced_bald", "balanced_random"]:
+        assert "upper bound" in STRATEGIES[name].title
+    assert "in the spirit of ReSGrAL" in STRATEGIES["representative_bald"].title
+
+
+def _representative_context(model, images):
+    """40 candidates in (group, predicted class) subgroups of 20, 11, 6 and 3, with known BALD scores."""
+    ctx = _context(model, images, groups=np.repeat([0, 0, 1, 1], [20, 11, 6, 3]))
+    predicted = np.repeat([0, 1, 0, 1], [20, 11, 6, 3])
+    probs = np.full((N_CANDIDATES, 3), 0.1)
+    probs[np.arange(N_CANDIDATES), predicted] = 0.8
+    ctx.__dict__["probs"] = probs
+    ctx.__dict__["bald"] = np.random.default_rng(4).permutation(N_CANDIDATES) / N_CANDIDATES
+    return ctx, np.repeat([0, 1, 3, 4], [20, 11, 6, 3])  # subgroup = group * 3 classes + class
+
+
+def test_representative_quotas_follow_the_candidate_shares_by_largest_remainder(model, images):
+    ctx, subgroups = _representative_context(model, images)
+    strategy = get_strategy("representative_bald")
+    found, quotas = strategy.quotas(ctx, 7)
+    np.testing.assert_array_equal(found, subgroups)
+    # 7 x (20, 11, 0, 6, 3) / 40 = 3.5, 1.925, 0, 1.05, 0.525: floors 3, 1, 0, 1, 0 and the two
+    # largest remainders (0.925, 0.525) get the last two (plain rounding would hand out 8).
+    assert quotas.tolist() == [3, 2, 0, 1, 1]
+    chosen, _ = strategy.select(ctx, 7)
+    assert np.bincount(subgroups[chosen], minlength=5).tolist() == [3, 2, 0, 1, 1]
+    assert strategy.quotas(ctx, 40)[1].tolist() == [20, 11, 0, 6, 3]  # the whole pool: every candidate
+
+
+def test_representative_bald_takes_the_highest_bald_within_each_subgroup(model, images):
+    ctx, subgroups = _representative_context(model, images)
+    chosen, scores = get_strategy("representative_bald").select(ctx, 7)
+    bald = ctx.bald
+    np.testing.assert_array_equal(scores, bald[chosen])
+    assert np.all(np.diff(scores) <= 0)  # best first
+    for subgroup, quota in zip([0, 1, 3, 4], [3, 2, 1, 1]):
+        members = np.flatnonzero(subgroups == subgroup)
+        best = members[np.argsort(-bald[members], kind="stable")[:quota]]
+        assert set(chosen[subgroups[chosen] == subgroup].tolist()) == set(best.tolist()), subgroup
+    # not simply the top 7 BALD scores of the whole pool
+    assert set(chosen.tolist()) != set(np.argsort(-bald)[:7].tolist())
+
+
+def test_a_stratum_short_of_its_quota_is_made_up_from_the_best_left():
+    scores = np.array([0.1, 0.9, 0.8, 0.7, 0.6, 0.2])
+    strata = np.array([1, 0, 0, 0, 0, 1])
+    # Stratum 1 has two points but a quota of three: the best remaining stratum-0 point fills in.
+    assert heuristics.stratified_top_k(scores, strata, [1, 3]).tolist() == [1, 2, 5, 0]
+    assert heuristics.stratified_top_k(scores, strata, [0, 3]).tolist() == [1, 5, 0]
+    assert heuristics.stratified_top_k(scores, strata, [2, 1]).tolist() == [1, 2, 5]
+    assert len(heuristics.stratified_top_k(scores, strata, [9, 9])) == 6
+
+
+@pytest.mark.parametrize("name", ["balanced_bald", "balanced_random", "representative_bald"])
+def test_fairness_baselines_run_end_to_end(name, tmp_path):
+    from engine_helpers import new_journal, tiny_config, tiny_dataset
+
+    from alstudio.engine.annotators import OracleAnnotator
+    from alstudio.engine.loop import CycleResult, Finished, run
+
+    # The minority bias leaves about one candidate in ten in group 1: balancing shows.
+    cfg = tiny_config(active={"strategy": name}, dataset={"bias": "minority"})
+    dataset = tiny_dataset(cfg)
+    with new_journal(tmp_path / "j.sqlite", cfg) as journal:
+        events = list(run(journal, dataset, OracleAnnotator()))
+        assert isinstance(events[-1], Finished) and journal.status == "finished"
+        assert len(journal.labels()) == 16
+    results = [e for e in events if isinstance(e, CycleResult) and e.queried_ids is not None]
+    assert len(results) == 2
+    for result in results:
+        assert len(set(result.queried_ids.tolist())) == 4
+        if name.startswith("balanced"):  # two groups with candidates to spare: two of each
+            assert np.bincount(dataset.pool.groups[result.queried_ids], minlength=2).tolist() == [2, 2]
+        if name != "balanced_random":  # the score shown is the candidate's BALD score
+            np.testing.assert_allclose(result.scores, result.score_table["bald"])

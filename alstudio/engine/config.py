@@ -27,7 +27,7 @@ DEFAULT_PRESET = "minority-color"
 MAX_REPETITIONS = 100
 STRATEGIES = (
     "random", "entropy", "least_confidence", "margin", "bald", "batchbald", "power_bald",
-    "learning_loss", "coreset",
+    "learning_loss", "coreset", "balanced_bald", "balanced_random", "representative_bald",
 )
 
 

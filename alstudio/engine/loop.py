@@ -278,7 +278,7 @@ class _Run:
         k = min(active.query_size, len(candidates))
         ctx = ScoringContext(model, self.pool_x[torch.from_numpy(candidates).to(self.device)],
                              self.pool_x[torch.from_numpy(labelled).to(self.device)],
-                             active.mc_samples, seed, active.power_beta)
+                             active.mc_samples, seed, active.power_beta, groups=self.dataset.pool.groups[candidates])
         positions, scores = self.strategy.select(ctx, k)
         positions = np.asarray(positions, dtype=np.int64)
         table = {name: np.asarray(strategy.scores(ctx), dtype=np.float64)[positions]

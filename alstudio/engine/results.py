@@ -1,4 +1,5 @@
-"""Experiment results from the journals: metrics.csv rows, summary.json and curves over seeds."""
+"""Experiment results from the journals: metrics.csv rows, summary.json (with confidence intervals
+and paired differences between strategies) and curves over seeds with their bands."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from .experiment import Experiment, write_json
 from .journal import Journal
 from .loop import LABEL_SOURCES
 from .metrics import area_under_curve
+from .stats import mean_interval, paired_difference
 
 FAIRNESS_COLUMNS = ("accuracy_gap", "ppv_gap", "eo_diff", "dp_diff")
+# The summary's metrics compared pair by pair between strategies (b - a over the seeds both ran).
+PAIRED_METRICS = ("final_accuracy", "aulc_accuracy", "final_ppv_gap", "final_accuracy_gap")
+# From this many seeds on, curves and summaries show the 95 % CI of the mean; below it ± std: over 2
+# seeds the t-interval is about 9 std wide (t = 12.7 with one degree of freedom), which says nothing.
+CI_MIN_SEEDS = 3
 
 
 def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: dict, dataset_config,
@@ -77,31 +84,80 @@ def write_metrics_csv(rows: list[dict], path: Path) -> None:
 
 
 def _mean_std(values: list[float]) -> dict:
+    """Mean, std and the 95 % CI of the mean (nan bounds below two values) over the finite values."""
     array = np.asarray(values, dtype=float)
     finite = array[np.isfinite(array)]
     if not len(finite):
-        return {"mean": math.nan, "std": math.nan, "n": 0}
+        return {"mean": math.nan, "std": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan}
+    interval = mean_interval(finite)
     return {"mean": float(finite.mean()), "std": float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
-            "n": int(len(finite))}
+            "n": int(len(finite)), "ci_low": interval.low, "ci_high": interval.high}
+
+
+def shows_interval(n):
+    """The one rule for every curve band and summary line: the 95 % CI from CI_MIN_SEEDS seeds on
+    (`n` a count, or an array of them)."""
+    return n >= CI_MIN_SEEDS
+
+
+def _final_per_seed(rows: list[dict]) -> dict[int, dict]:
+    """seed -> the run's last cycle row and its area under the learning curve."""
+    per_seed: dict[int, list[dict]] = {}
+    for r in rows:
+        per_seed.setdefault(r["seed"], []).append(r)
+    out = {}
+    for seed, seed_rows in per_seed.items():
+        final = max(seed_rows, key=lambda r: r["cycle"])
+        aulc = area_under_curve([r["n_labeled"] for r in seed_rows], [r["accuracy"] for r in seed_rows])
+        out[seed] = {"cycle": final["cycle"], "final_accuracy": final["accuracy"], "aulc_accuracy": aulc,
+                     **{f"final_{name}": final[name] for name in FAIRNESS_COLUMNS}, "row": final}
+    return out
+
+
+def compared_pairs(strategies: list[str]) -> list[tuple[str, str]]:
+    """(first, second) for every pair, compared as second - first: in the experiment's order, except
+    that a strategy is always compared against random (random is the baseline)."""
+    pairs = []
+    for i, first in enumerate(strategies):
+        for second in strategies[i + 1:]:
+            pairs.append((second, first) if second == "random" else (first, second))
+    return pairs
+
+
+def _paired(finals_a: dict[int, dict], finals_b: dict[int, dict]) -> dict | None:
+    """b - a over the seeds both ran to the same last cycle (the same seed index is the same run seed:
+    the same initial labels and model initialisations); None when they share none. A seed one strategy
+    has not finished yet is left out, since its last cycle is not the other's."""
+    seeds = sorted(s for s in finals_a.keys() & finals_b.keys() if finals_a[s]["cycle"] == finals_b[s]["cycle"])
+    if not seeds:
+        return None
+    entry: dict = {"seeds": seeds}
+    for metric in PAIRED_METRICS:
+        entry[metric] = paired_difference([finals_a[s][metric] for s in seeds],
+                                          [finals_b[s][metric] for s in seeds]).as_dict()
+    return entry
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Per strategy: mean and std over seeds of the final accuracy, the area under the learning
-    curve (accuracy vs labels, normalised) and the final fairness gaps."""
+    """Per strategy: mean, std and 95 % CI over seeds of the final accuracy, the area under the learning
+    curve (accuracy vs labels, normalised) and the final fairness gaps; and under "versus", per other
+    strategy it shares seeds with, the paired difference (this one minus the other) of PAIRED_METRICS
+    with its 95 % CI and paired t-test p-value (see compared_pairs for which way round)."""
     summary = {}
+    finals: dict[str, dict[int, dict]] = {}
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
-        per_seed: dict[int, list[dict]] = {}
-        for r in rows:
-            if r["strategy"] == strategy:
-                per_seed.setdefault(r["seed"], []).append(r)
-        finals = [max(seed_rows, key=lambda r: r["cycle"]) for seed_rows in per_seed.values()]
-        aulc = [area_under_curve([r["n_labeled"] for r in seed_rows], [r["accuracy"] for r in seed_rows])
-                for seed_rows in per_seed.values()]
-        entry = {"seeds": len(per_seed), "final_n_labeled": int(max(r["n_labeled"] for r in finals)),
-                 "final_accuracy": _mean_std([r["accuracy"] for r in finals]), "aulc_accuracy": _mean_std(aulc)}
+        finals[strategy] = _final_per_seed([r for r in rows if r["strategy"] == strategy])
+        per_seed = finals[strategy].values()
+        entry = {"seeds": len(per_seed), "final_n_labeled": int(max(f["row"]["n_labeled"] for f in per_seed)),
+                 "final_accuracy": _mean_std([f["final_accuracy"] for f in per_seed]),
+                 "aulc_accuracy": _mean_std([f["aulc_accuracy"] for f in per_seed])}
         for name in FAIRNESS_COLUMNS:
-            entry[f"final_{name}"] = _mean_std([r[name] for r in finals])
+            entry[f"final_{name}"] = _mean_std([f[f"final_{name}"] for f in per_seed])
         summary[strategy] = entry
+    for first, second in compared_pairs(list(finals)):
+        paired = _paired(finals[first], finals[second])
+        if paired is not None:
+            summary[second].setdefault("versus", {})[first] = paired
     return summary
 
 
@@ -114,7 +170,8 @@ def write_results(experiment: Experiment) -> list[dict]:
 
 def curves(rows: list[dict], column: str, x: str = "n_labeled") -> dict[str, dict]:
     """Per strategy: x (the labelled count, or another count column such as people_labels), mean and
-    std over seeds at each x, and each seed's curve."""
+    std over seeds at each x, n (how many seeds have a value there), the 95 % CI of the mean (ci_low,
+    ci_high; nan where fewer than two seeds) and each seed's curve."""
     out = {}
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
         mine = [r for r in rows if r["strategy"] == strategy]
@@ -127,8 +184,58 @@ def curves(rows: list[dict], column: str, x: str = "n_labeled") -> dict[str, dic
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column is simply NaN here
             mean = np.nanmean(table, axis=0)
             std = np.nanstd(table, axis=0)
-        out[strategy] = {"x": np.asarray(xs, float), "mean": mean, "std": std, "seeds": table}
+        n, ci_low, ci_high = _column_intervals(table)
+        out[strategy] = {"x": np.asarray(xs, float), "mean": mean, "std": std, "n": n, "ci_low": ci_low,
+                         "ci_high": ci_high, "seeds": table}
     return out
+
+
+def _column_intervals(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of a [seeds, x] table: the number of finite values and the 95 % CI of their mean."""
+    intervals = [mean_interval(column) for column in np.atleast_2d(np.asarray(table, dtype=float)).T]
+    return (np.array([i.n for i in intervals], dtype=int), np.array([i.low for i in intervals], dtype=float),
+            np.array([i.high for i in intervals], dtype=float))
+
+
+def _counts_and_interval(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if "n" in data and "ci_low" in data and "ci_high" in data:
+        return np.asarray(data["n"]), np.asarray(data["ci_low"], float), np.asarray(data["ci_high"], float)
+    return _column_intervals(data["seeds"])  # a curve made elsewhere (benchmarks) from its seeds alone
+
+
+def curve_band(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The band around a curve's mean (a curves() entry): low, high, and at each x whether it is the
+    95 % CI (where at least CI_MIN_SEEDS seeds have a value) or mean ± std (fewer: two seeds, or the
+    newest points of a run still under way)."""
+    mean, std = np.asarray(data["mean"], float), np.nan_to_num(np.asarray(data["std"], float))
+    n, ci_low, ci_high = _counts_and_interval(data)
+    is_ci = shows_interval(n) & np.isfinite(ci_low) & np.isfinite(ci_high)
+    return np.where(is_ci, ci_low, mean - std), np.where(is_ci, ci_high, mean + std), is_ci
+
+
+def band_caption(curves) -> str:
+    """What curve_band draws around `curves` (curves() entries), for a plot's title: "mean, 95 % CI over
+    5 seeds", "mean ± std over 2 seeds", or "95 % CI; ± std below 3 seeds" where curves (compared
+    experiments) or the points of a run under way differ."""
+    curves = list(curves)
+    counts = sorted({len(data["seeds"]) for data in curves})
+    if not counts:
+        return "mean over seeds"
+    seeds = f"{counts[0]} seed{'s' if counts[0] > 1 else ''}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} seeds"
+    ci = std = False
+    for data in curves:
+        shown = np.isfinite(np.asarray(data["mean"], float))
+        n = _counts_and_interval(data)[0]
+        is_ci = curve_band(data)[2] & shown
+        ci |= bool(is_ci.any())
+        std |= bool((~is_ci & shown & (n >= 2)).any())
+    if ci and std:
+        return f"95 % CI; ± std below {CI_MIN_SEEDS} seeds"  # short: titles are elided to fit
+    if ci:
+        return f"mean, 95 % CI over {seeds}"
+    if std:
+        return f"mean ± std over {seeds}"
+    return seeds if counts == [1] else f"mean of {seeds}"
 
 
 def annotation_name(experiment: Experiment) -> str:

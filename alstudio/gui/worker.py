@@ -17,6 +17,7 @@ from ..engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, R
 from ..engine.progress import ExperimentProgress
 from ..engine.results import metrics_row
 from ..engine.runner import prepare, run_experiment
+from ..engine.strategies import STRATEGIES
 
 
 class _Worker(QObject):
@@ -104,7 +105,7 @@ class _Worker(QObject):
         if event.queried_ids is not None:
             pool = dataset.pool
             # A random pick's "score" is its random key: show none rather than a number that means nothing.
-            meaningful = spec.strategy != "random"
+            meaningful = STRATEGIES[spec.strategy].score_is_informative
             for rank, sample in enumerate(event.queried_ids.tolist()):
                 queried.append({
                     "sample": sample, "class": int(pool.classes[sample]), "group": int(pool.groups[sample]),

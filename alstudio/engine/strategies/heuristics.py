@@ -139,6 +139,71 @@ def power_sample(scores, k: int, rng: np.random.Generator, beta: float = 1.0) ->
     return top_k(keys, k)
 
 
+# ------------------------------------------------------------------- group-aware selection
+
+
+def _as_labels(labels, n: int, what: str) -> np.ndarray:
+    labels = np.asarray(labels).ravel()
+    if labels.size != n:
+        raise ValueError(f"{what} must have one entry per score ({n}), got {labels.size}")
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0):
+        raise ValueError(f"{what} must be non-negative integers")
+    return labels.astype(np.int64)
+
+
+def _rank_within(labels: np.ndarray) -> np.ndarray:
+    """For labels listed best first: each entry's rank (0, 1, ...) among the entries with its label."""
+    by_label = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    within = np.empty(labels.size, dtype=np.int64)
+    within[by_label] = np.arange(labels.size) - starts
+    return within
+
+
+def round_robin_by_group(scores, groups, k: int) -> np.ndarray:
+    """k indices taken from each group in turn, every group's best first (group-balanced top-k).
+
+    The points are ranked by score (ties: lower index). Round r holds every group's r-th best
+    point, in score order, and rounds follow one another; a group that has run out simply sits
+    the later rounds out, so the batch is always k long (interleaving with ``zip(*groups)``, as
+    BaaL's BalancedHeuristic does, stops at the smallest group). Which group fills the last,
+    partial round is decided by score, not by group number.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    groups = _as_labels(groups, scores.size, "groups")
+    k = _check_k(k, scores.size)
+    ranked = top_k(scores, scores.size)
+    within = _rank_within(groups[ranked])
+    # Primary key: the round (rank within the group); secondary: the overall rank.
+    return ranked[np.lexsort((np.arange(scores.size), within))[:k]]
+
+
+def stratified_top_k(scores, strata, quotas) -> np.ndarray:
+    """The ``quotas[s]`` highest-scoring indices of each stratum ``s``, best first overall.
+
+    A stratum with fewer points than its quota gives all it has, and the shortfall is filled
+    with the highest-scoring points left, whatever their stratum, so the batch holds
+    ``min(sum(quotas), N)`` points. ``strata`` are integers in ``[0, len(quotas))``.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    strata = _as_labels(strata, scores.size, "strata")
+    quotas = np.asarray(quotas, dtype=np.int64).ravel()
+    if np.any(quotas < 0):
+        raise ValueError("quotas must be >= 0")
+    if strata.size and strata.max() >= quotas.size:
+        raise ValueError(f"strata must be < len(quotas) = {quotas.size}, got {strata.max()}")
+    k = _check_k(int(quotas.sum()), scores.size)
+    ranked = top_k(scores, scores.size)
+    ranked_strata = strata[ranked]
+    within_quota = _rank_within(ranked_strata) < quotas[ranked_strata]
+    taken = np.flatnonzero(within_quota)
+    shortfall = k - taken.size
+    if shortfall > 0:
+        taken = np.sort(np.concatenate([taken, np.flatnonzero(~within_quota)[:shortfall]]))
+    return ranked[taken]
+
+
 # --------------------------------------------------------------------------- BatchBALD
 
 

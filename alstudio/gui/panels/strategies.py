@@ -55,7 +55,7 @@ class StrategiesPanel(SetupPanel):
 
         self.seeds_spin = describe(int_spin(ActiveConfig, "repetitions"), "seedsSpin", "Seeds per strategy",
                                    "How many times each checked strategy runs, each with its own seed "
-                                   "(curves show the mean ± std over seeds)")
+                                   "(curves show the mean with its 95 % confidence band from 3 seeds on, ± std below)")
         self.seeds_spin.valueChanged.connect(self._on_seeds)
         self.runs_label = hint_label(object_name="runsLabel")
         self.runs_label.setWordWrap(False)

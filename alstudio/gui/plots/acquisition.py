@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPen
 
 from ...engine.data.bias import pool_counts
-from ...engine.results import curves
+from ...engine.results import curve_band, curves
 from .curves import CurvePlot, strategy_color
 from .fairness import export_plot
 
@@ -32,7 +32,7 @@ def pool_group_rates(dataset_config) -> np.ndarray:
 
 class AcquisitionPlot(CurvePlot):
     def __init__(self, dataset_config, parent=None):
-        super().__init__("What the strategies acquire", "labelled share of the group", "%", parent=parent)
+        super().__init__("What the strategies acquire ({band})", "labelled share of the group", "%", parent=parent)
         self.setObjectName("acquisitionPlot")
         self.setAccessibleName("Labelled share of each group per strategy")
         self.setToolTip("Solid, dotted and dash-dotted lines are the groups; dashed grey lines are each "
@@ -61,13 +61,16 @@ class AcquisitionPlot(CurvePlot):
                         pg.mkPen(strategy_color(strategy), width=self.line_width), None, None)
                     new_strategy = True
                 items = self._curves.get((strategy, group)) or self._create_pair(strategy, group)
-                x, mean, std = data["x"], 100 * data["mean"], 100 * np.nan_to_num(data["std"])
+                items["data"] = data
+                x, mean = data["x"], 100 * data["mean"]
+                low, high, _ = curve_band(data)
                 finite = np.isfinite(mean)
                 items["mean"].setData(x[finite], mean[finite])
-                items["low"].setData(x[finite], (mean - std)[finite])
-                items["high"].setData(x[finite], (mean + std)[finite])
+                items["low"].setData(x[finite], 100 * low[finite])
+                items["high"].setData(x[finite], 100 * high[finite])
         if new_strategy:
             self._rebuild_legend()
+        self.show_band_caption(items["data"] for items in self._curves.values())
         self._apply_visibility()
         self._show_data_state()
         self._place_line_labels()

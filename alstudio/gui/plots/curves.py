@@ -1,5 +1,6 @@
-"""A plot of one metric against the labelled count: per strategy a mean line, a ±std band over
-seeds, and each seed faintly behind."""
+"""A plot of one metric against the labelled count: per strategy a mean line, a band over seeds (the
+95 % CI of the mean from three seeds on, else ± std: engine.results.curve_band), and each seed faintly
+behind."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsGridLayout, QGraphicsSimpleTextItem
 
-# Colour-blind-safe palette (Okabe & Ito), one colour per strategy in a fixed order.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999")
+from ...engine.results import band_caption, curve_band
+
+# Colour-blind-safe palette (Okabe & Ito, then Paul Tol's muted wine, indigo and teal for the
+# fairness baselines), one colour per strategy in a fixed order.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999",
+           "#882255", "#332288", "#44AA99")
 STRATEGY_ORDER = ("random", "bald", "entropy", "margin", "least_confidence", "batchbald", "power_bald",
-                  "learning_loss", "coreset")
+                  "learning_loss", "coreset", "balanced_bald", "balanced_random", "representative_bald")
 TITLE_SIZE = 4 / 3  # the title's size against the rest of a plot's text
 _TITLE_ROW = 30  # pyqtgraph's title row height, kept while the title fits in it
 _LEGEND_GAP = 8  # between the axes and a legend on their right
@@ -112,14 +117,16 @@ class CurvePlot(pg.PlotWidget):
     """Every text (title, axis labels, ticks, legend, line labels) is sized by `set_text_scale`, and
     the title and axis labels fit where the plot is small; the legend sits outside the axes, where it
     hides no curve; reference lines' labels avoid curves and each other; without data the axes show
-    no numbers but a "no data yet" note."""
+    no numbers but a "no data yet" note. "{band}" in the title is replaced by what the band shows
+    ("mean, 95 % CI over 5 seeds", engine.results.band_caption)."""
 
     def __init__(self, title: str, y_label: str, y_units: str | None = None, parent=None,
                  line_width: float = 2.5, colors: dict[str, str] | None = None):
         super().__init__(parent=parent, background="w")
         self.line_width = line_width
         self.text_scale = 1.0
-        self.title = title
+        self.title_format = title
+        self.title = title.replace("{band}", band_caption([]))
         self.colors = dict(colors or {})  # curve name -> colour, for curves that are not strategies
         self.plotItem.setLabel("bottom", "labelled images")
         self.plotItem.setLabel("left", y_label, units=y_units)
@@ -283,13 +290,15 @@ class CurvePlot(pg.PlotWidget):
 
     # -- curves ----------------------------------------------------------------------------------
     def set_curves(self, curves: dict[str, dict]) -> None:
-        """`curves` as from engine.results.curves: strategy -> x, mean, std, seeds [S, len(x)]."""
+        """`curves` as from engine.results.curves: strategy -> x, mean, std, n, ci_low, ci_high, seeds
+        [S, len(x)] (a curve without n and the CI gets them from its seeds)."""
         for strategy, data in curves.items():
             items = self._items.get(strategy) or self._create(strategy)
-            x, mean, std = data["x"], data["mean"], data["std"]
+            items["data"] = data
+            x, mean = data["x"], data["mean"]
             finite = np.isfinite(mean)
             items["mean"].setData(x[finite], mean[finite])
-            low, high = mean - np.nan_to_num(std), mean + np.nan_to_num(std)
+            low, high, _ = curve_band(data)
             items["low"].setData(x[finite], low[finite])
             items["high"].setData(x[finite], high[finite])
             seeds = data["seeds"]
@@ -300,8 +309,16 @@ class CurvePlot(pg.PlotWidget):
             for line, row in zip(items["seeds"], seeds):
                 ok = np.isfinite(row)
                 line.setData(x[ok], row[ok])
+        self.show_band_caption(items["data"] for items in self._items.values() if "data" in items)
         self._show_data_state()
         self._place_line_labels()
+
+    def show_band_caption(self, curves) -> None:
+        """The title says which band the curves (curves() entries) are drawn with."""
+        title = self.title_format.replace("{band}", band_caption(curves))
+        if title != self.title:
+            self.title = title
+            self._fit_texts()
 
     def color(self, name: str) -> QColor:
         return QColor(self.colors[name]) if name in self.colors else strategy_color(name)
@@ -409,6 +426,7 @@ class CurvePlot(pg.PlotWidget):
                 self.removeItem(item)
         self.legend.clear()
         self._items.clear()
+        self.show_band_caption([])
         self._fit_legend()
         self._show_data_state()
 

@@ -87,7 +87,7 @@ class FairnessPlot(QWidget):
         label = QLabel("&Metric:")
         label.setBuddy(self.metric_box)  # Alt+M focuses the menu
 
-        self.plot = CurvePlot("Fairness", self._y_label())
+        self.plot = CurvePlot("Fairness ({band})", self._y_label())
         self.plot.setObjectName("fairnessCurves")
         self.plot.setAccessibleName("Fairness curves per strategy")
 

@@ -45,7 +45,7 @@ class LearningCurvePlot(QWidget):
         self.compared_label.setTextFormat(Qt.TextFormat.RichText)
         self.compared_label.setWordWrap(True)
 
-        self.plot = CurvePlot("Learning curve (mean ± std over seeds)", "test accuracy", line_width=line_width)
+        self.plot = CurvePlot("Learning curve ({band})", "test accuracy", line_width=line_width)
         self.plot.setObjectName("learningCurves")
         self.plot.setAccessibleName("Learning curves per strategy")
 
