@@ -221,10 +221,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
 
     config = _config_from(args)
-    if args.device:
+    if args.device or args.init:
         data = config.model_dump()
-        data["training"]["device"] = args.device
-        config = configs.validate(data, "--device")
+        data["training"]["device"] = args.device or data["training"]["device"]
+        data["model"]["init"] = args.init or data["model"]["init"]
+        config = configs.validate(data, "the command line")
     if config.annotator.kind == "human":
         raise UserInputError("annotator.kind 'human' needs the workbench (alstudio gui); `alstudio run` "
                              "supports oracle, noisy and llm")
@@ -371,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, metavar="N", help="repetitions, seeds derived from active.seed "
                      "(default: active.repetitions)")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
+    run.add_argument("--init", choices=["pretrained", "scratch"], help="override model.init: the trunk starts "
+                     "pretrained on other characters, or from random weights")
     run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
     run.add_argument("--human", choices=["oracle", "defer"], help="with the llm annotator: who answers flagged "
                      "samples (oracle: the ground truth, recorded as human_simulated; defer: they stay pending "

@@ -60,8 +60,11 @@ def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
     from .gui.plots.curves import CurvePlot, palette_colors
 
     named: dict[str, list[dict]] = {}
+    trunks_differ = len({experiment.config.model.init for experiment, _ in loaded}) > 1
     for experiment, rows in loaded:
         name = annotation_name(experiment)
+        if trunks_differ:
+            name += f", {experiment.config.model.init} trunk"
         if name in named:  # two experiments with the same annotator: tell them apart by folder
             name = f"{name} ({experiment.folder.name})"
         named[name] = rows

@@ -113,7 +113,7 @@ def test_a_compared_baseline_stays_while_a_new_experiment_runs(experiments, qtbo
     assert window.learning_plot.compared == ["oracle"]
 
 
-def test_comparing_with_an_experiment_on_another_dataset_says_how_they_differ(experiments, qtbot, tmp_path):
+def test_comparing_with_an_experiment_on_another_set_up_says_how_they_differ(experiments, qtbot, tmp_path):
     from alstudio.gui.main_window import MainWindow
 
     oracle, _ = experiments
@@ -125,8 +125,8 @@ def test_comparing_with_an_experiment_on_another_dataset_says_how_they_differ(ex
     qtbot.addWidget(window)
     window.open_experiment(oracle)
     window.compare_with(oracle)  # the same dataset: nothing to warn about
-    assert "another dataset" not in window.learning_plot.compared_label.text()
+    assert "another set-up" not in window.learning_plot.compared_label.text()
     window.compare_with(other)
     warning = window.learning_plot.compared_label.text()
-    assert "another dataset" in warning and "dataset.bias_strength 0.9 vs 0.7" in warning
+    assert "another set-up" in warning and "dataset.bias_strength 0.9 vs 0.7" in warning
     assert "dataset.bias_strength 0.9 vs 0.7" in window.statusBar().currentMessage()

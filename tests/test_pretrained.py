@@ -157,3 +157,22 @@ def test_experiments_saved_before_the_trunk_option_resume_from_scratch(tmp_path)
     assert configs.validate({}).model.init == "pretrained"  # a config a person writes gets the default
     dataset = tiny_dataset(tiny_config())
     assert len(dataset.pool) == 80
+
+
+def test_the_workbench_shows_the_trunk_being_built_before_the_run(window, qtbot, one_torch_thread):
+    win = window(pretrained_config(active={"cycles": 1}))
+    stages = []
+    win.controller.progress.connect(lambda p: stages.append(win.stage_label.text()))
+    with qtbot.waitSignal(win.controller.done, timeout=120_000):
+        win.start()
+    assert any(text.startswith("pretraining the trunk") for text in stages), stages[:5]
+    assert win.experiment.runs()[0].journal_path.exists()
+
+
+def test_the_cli_runs_from_scratch_on_request(tmp_path, capsys):
+    toml = tmp_path / "c.toml"
+    toml.write_text('[dataset]\npool_size = 80\ntest_size = 20\nresolution = 16\n[training]\nepochs = 1\n'
+                    'batch_size = 8\n[active]\ninitial_labels = 8\nquery_size = 4\ncycles = 1\nmc_samples = 4\n')
+    assert main(["run", str(toml), "--out", str(tmp_path / "e"), "--init", "scratch"]) == 0
+    assert "pretrained trunk" not in capsys.readouterr().out  # nothing was built
+    assert configs.load(tmp_path / "e" / "experiment.toml", saved=True).model.init == "scratch"

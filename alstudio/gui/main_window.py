@@ -431,8 +431,9 @@ class MainWindow(QMainWindow):
         if not rows:
             QMessageBox.warning(self, "Cannot compare", f"{folder}: no finished cycle to compare yet")
             return
-        differ = configs.differences(self.config.dataset, other.config.dataset, "dataset.")
-        caveat = f"another dataset: {'; '.join(differ)}" if differ else ""
+        differ = (configs.differences(self.config.dataset, other.config.dataset, "dataset.")
+                  + configs.differences(self.config.model, other.config.model, "model."))
+        caveat = f"another set-up: {'; '.join(differ)}" if differ else ""
         shown = self.learning_plot.compare(annotation_name(other), rows, caveat)
         warning = f" Careful, {caveat} (ours vs theirs)." if caveat else ""
         self.statusBar().showMessage(f"Learning curves of {Path(folder).name} added as “{shown}”; "
