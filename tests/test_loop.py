@@ -228,3 +228,17 @@ def test_each_queried_sample_carries_its_score_under_every_explaining_strategy(t
         assert values.shape == (4,) and np.all(np.isfinite(values))
     # The run's own strategy is bald: its column is the score it ranked by.
     assert np.allclose(first.score_table["bald"], first.scores)
+
+
+def test_headless_runs_skip_the_explanations_and_choose_the_same(tmp_path):
+    config = tiny_config()
+    results = {}
+    for explain in (True, False):
+        with new_journal(tmp_path / str(explain) / "j.sqlite", config) as journal:
+            events = list(run(journal, tiny_dataset(config), OracleAnnotator(), explain=explain))
+            results[explain] = [e for e in events if isinstance(e, CycleResult)]
+    assert results[True][0].score_table and not results[False][0].score_table
+    for shown, headless in zip(results[True], results[False]):
+        assert (shown.queried_ids is None and headless.queried_ids is None) or \
+            shown.queried_ids.tolist() == headless.queried_ids.tolist()
+        assert shown.metrics["accuracy"] == headless.metrics["accuracy"]

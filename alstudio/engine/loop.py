@@ -151,8 +151,10 @@ def derive_seed(*parts: int) -> int:
 # ---- the loop -------------------------------------------------------------------------------------
 
 class _Run:
-    def __init__(self, journal: Journal, dataset: SynbolsDataset, annotator: Annotator, control: RunControl):
+    def __init__(self, journal: Journal, dataset: SynbolsDataset, annotator: Annotator, control: RunControl,
+                 explain: bool = True):
         self.journal, self.dataset, self.annotator, self.control = journal, dataset, annotator, control
+        self.explain = explain
         self.config = journal.config
         self.seed = journal.seed
         self.strategy = get_strategy(journal.strategy)
@@ -281,8 +283,10 @@ class _Run:
                              active.mc_samples, seed, active.power_beta, groups=self.dataset.pool.groups[candidates])
         positions, scores = self.strategy.select(ctx, k)
         positions = np.asarray(positions, dtype=np.int64)
+        # Only for someone who can look at them (the workbench's gallery): scoring the whole pool under
+        # every strategy costs more than the query itself, and changes nothing that is chosen.
         table = {name: np.asarray(strategy.scores(ctx), dtype=np.float64)[positions]
-                 for name, strategy in explaining_strategies(model).items()}
+                 for name, strategy in explaining_strategies(model).items()} if self.explain else {}
         chosen_images = ctx.candidate_images[torch.from_numpy(positions).to(self.device)]
         predicted = probabilities(model, chosen_images, active.mc_samples, seed)
         return candidates[positions], np.asarray(scores, dtype=np.float64), table, predicted
@@ -363,8 +367,9 @@ class _Run:
 
 
 def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
-        control: RunControl | None = None) -> Iterator:
-    """Iterate to drive one run.
+        control: RunControl | None = None, explain: bool = True) -> Iterator:
+    """Iterate to drive one run. `explain`: each CycleResult carries the queried samples' scores under
+    every strategy that scores on its own (score_table), for a person to read.
 
     control.stop() ends the generator quietly with the journal marked 'stopped' (so does closing
     the generator); samples an annotator defers to a later session end it with AwaitingLabels and
@@ -373,7 +378,7 @@ def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
     control = control or RunControl()
     try:
         journal.set_status("running")
-        body = _Run(journal, dataset, annotator, control)
+        body = _Run(journal, dataset, annotator, control, explain)
         journal.log_event("started", {"device": device_description(body.device)})
         for event in body.events():
             if isinstance(event, Finished):

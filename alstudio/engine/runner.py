@@ -47,8 +47,9 @@ def open_or_create_journal(experiment: Experiment, spec: RunSpec, check_same_thr
 
 def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: RunControl | None = None,
                    annotator_for: Callable[..., Annotator] = build_annotator,
-                   check_same_thread: bool = True) -> Iterator[tuple[RunSpec, object]]:
-    """Yields (run, event) pairs. Finished runs are skipped, so calling it again resumes.
+                   check_same_thread: bool = True, explain: bool = False) -> Iterator[tuple[RunSpec, object]]:
+    """Yields (run, event) pairs. Finished runs are skipped, so calling it again resumes. `explain`:
+    the workbench's "score under every strategy" for each queried sample (loop.run).
     metrics.csv and summary.json are rewritten after every run, even a stopped or failed one."""
     control = control or RunControl()
     for spec in experiment.runs():
@@ -59,7 +60,7 @@ def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: Run
                 continue
             annotator = annotator_for(journal.config, spec.seed)
             try:
-                for event in run(journal, dataset, annotator, control):
+                for event in run(journal, dataset, annotator, control, explain):
                     yield spec, event
                     if isinstance(event, Failed):
                         return

@@ -71,7 +71,7 @@ class _Worker(QObject):
         finished = True
         current = None
         for spec, event in run_experiment(experiment, dataset, self.control, self._annotator_for,
-                                          check_same_thread=True):
+                                          check_same_thread=True, explain=True):
             index = runs.index(spec)
             paused = self.control.paused_seconds
             if spec is not current:
