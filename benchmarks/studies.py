@@ -112,19 +112,10 @@ def finished_seeds_only(rows: list[dict], cycles: int) -> list[dict]:
 
 def per_seed(rows: list[dict], column: str) -> dict[int, float]:
     """seed -> the final value of `column`, or the area under the accuracy curve for "aulc"."""
-    from alstudio.engine.metrics import area_under_curve
+    from alstudio.engine.results import final_per_seed
 
-    by_seed: dict[int, list[dict]] = {}
-    for row in rows:
-        by_seed.setdefault(row["seed"], []).append(row)
-    out = {}
-    for seed, seed_rows in sorted(by_seed.items()):
-        seed_rows.sort(key=lambda r: r["cycle"])
-        if column == "aulc":
-            out[seed] = area_under_curve([r["n_labeled"] for r in seed_rows], [r["accuracy"] for r in seed_rows])
-        else:
-            out[seed] = float(seed_rows[-1][column])
-    return out
+    return {seed: float(final["aulc_accuracy"] if column == "aulc" else final["row"][column])
+            for seed, final in sorted(final_per_seed(rows).items())}
 
 
 def _interval(values) -> str:

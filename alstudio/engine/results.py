@@ -100,7 +100,7 @@ def shows_interval(n):
     return n >= CI_MIN_SEEDS
 
 
-def _final_per_seed(rows: list[dict]) -> dict[int, dict]:
+def final_per_seed(rows: list[dict]) -> dict[int, dict]:
     """seed -> the run's last cycle row and its area under the learning curve."""
     per_seed: dict[int, list[dict]] = {}
     for r in rows:
@@ -146,7 +146,7 @@ def summarize(rows: list[dict]) -> dict:
     summary = {}
     finals: dict[str, dict[int, dict]] = {}
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
-        finals[strategy] = _final_per_seed([r for r in rows if r["strategy"] == strategy])
+        finals[strategy] = final_per_seed([r for r in rows if r["strategy"] == strategy])
         per_seed = finals[strategy].values()
         entry = {"seeds": len(per_seed), "final_n_labeled": int(max(f["row"]["n_labeled"] for f in per_seed)),
                  "final_accuracy": _mean_std([f["final_accuracy"] for f in per_seed]),
