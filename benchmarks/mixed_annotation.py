@@ -52,7 +52,7 @@ def run_one(config, dataset, annotator, seed: int, folder: Path) -> list[dict]:
     truth = dataset.pool.classes
     rows = []
     try:
-        for event in run(journal, dataset, annotator):
+        for event in run(journal, dataset, annotator, explain=False):
             if isinstance(event, Failed):
                 raise RuntimeError(f"run failed: {event.message}\n{event.traceback}")
             if not isinstance(event, CycleResult):

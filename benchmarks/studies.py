@@ -40,21 +40,26 @@ class Condition:
     overrides: dict = field(default_factory=dict)  # section -> key -> value
 
 
+FAIRNESS_METRICS = tuple(column for column, _, _ in METRICS)
+ACCURACY_METRICS = ("accuracy", "aulc")
+
+
 def _fairness(preset: str) -> tuple[str, list[Condition]]:
     grad = {"training": {"grad_lambda": 1.0}}
     scratch = {"model": {"init": "scratch"}}
-    return preset, [Condition("random", "random"), Condition("entropy", "entropy"), Condition("bald", "bald"),
-                    Condition("bald + GRAD", "bald", grad), Condition("random + GRAD", "random", grad),
-                    Condition("random, scratch trunk", "random", scratch),
-                    Condition("bald, scratch trunk", "bald", scratch),
-                    Condition("group-balanced bald", "balanced_bald"),
-                    Condition("representative bald", "representative_bald")]
+    conditions = [Condition("random", "random"), Condition("entropy", "entropy"), Condition("bald", "bald"),
+                  Condition("bald + GRAD", "bald", grad), Condition("random + GRAD", "random", grad),
+                  Condition("random, scratch trunk", "random", scratch),
+                  Condition("bald, scratch trunk", "bald", scratch),
+                  Condition("group-balanced bald", "balanced_bald"),
+                  Condition("representative bald", "representative_bald")]
+    return preset, FAIRNESS_METRICS, conditions
 
 
 STUDIES = {
     "fairness-minority": lambda: _fairness("minority-color"),
     "fairness-correlation": lambda: _fairness("correlation-color"),
-    "ll4al": lambda: ("ll4al-ten-classes",
+    "ll4al": lambda: ("ll4al-ten-classes", ACCURACY_METRICS,
                       [Condition(s, s) for s in ("random", "entropy", "coreset", "learning_loss")]),
 }
 
@@ -134,12 +139,14 @@ def _difference(reference: dict[int, float], other: dict[int, float]) -> str:
 
 
 def tables(study: str, preset: str, results: dict[str, list[dict]], reference: str,
-           devices: dict[str, str]) -> str:
+           devices: dict[str, str], metrics: tuple[str, ...]) -> str:
     lines = [f"Study `{study}` (preset `{preset}`), {_seeds(results)} seeds; "
              "mean [95 % t-interval] over seeds; differences paired by seed against "
              f"**{reference}** (paired t-test). Ran on: "
              + "; ".join(f"{name}: {device}" for name, device in devices.items()) + ".", ""]
     for column, heading, _ in METRICS:
+        if column not in metrics:
+            continue
         lines += [f"**{heading}**", "", f"| condition | {heading} | minus {reference} |", "|---|---|---|"]
         base = per_seed(results[reference], column)
         for name, rows in results.items():
@@ -147,7 +154,24 @@ def tables(study: str, preset: str, results: dict[str, list[dict]], reference: s
             versus = "" if name == reference else _difference(base, values)
             lines.append(f"| {name} | {_interval(list(values.values()))} | {versus} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + learning_curve_table(results))
+
+
+def learning_curve_table(results: dict[str, list[dict]]) -> list[str]:
+    """Test accuracy at each labelled count, mean over seeds, one column per condition."""
+    from alstudio.engine.results import curves
+
+    means = {}
+    for name, rows in results.items():
+        curve = curves(rows, "accuracy")[rows[0]["strategy"]]  # one strategy per condition
+        means[name] = dict(zip(curve["x"].tolist(), curve["mean"].tolist()))
+    counts = sorted({x for values in means.values() for x in values})
+    lines = ["**test accuracy by labelled count** (mean over seeds)", "",
+             "| labels | " + " | ".join(means) + " |", "|---" * (len(means) + 1) + "|"]
+    for x in counts:
+        cells = (f"{values[x]:.3f}" if x in values else "" for values in means.values())
+        lines.append(f"| {x:.0f} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _seeds(results: dict[str, list[dict]]) -> int:
@@ -166,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    preset, conditions = STUDIES[args.study]()
+    preset, metrics, conditions = STUDIES[args.study]()
     args.out.mkdir(parents=True, exist_ok=True)
     results, devices, started = {}, {}, time.perf_counter()
     for condition in conditions:
@@ -179,7 +203,7 @@ def main() -> None:
                                                                                  args.cycles).active.cycles)
             devices[condition.name] = run_device(folder)
         print(f"{condition.name}: {time.perf_counter() - t:.0f} s", flush=True)
-    text = tables(args.study, preset, results, conditions[0].name, devices)
+    text = tables(args.study, preset, results, conditions[0].name, devices, metrics)
     if args.report_only:
         text += f"\nTables from the runs found finished in the study's folder: `{' '.join(sys.argv)}`.\n"
     else:

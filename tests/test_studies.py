@@ -34,11 +34,12 @@ def test_a_study_runs_every_condition_with_paired_seeds_and_reports_them(studies
     out = tmp_path / "study"
     run(studies, monkeypatch, "fairness-correlation", "--out", str(out), "--seeds", "2", "--device", "cpu")
     text = (out / "fairness-correlation.md").read_text()
-    _, conditions = studies.STUDIES["fairness-correlation"]()
+    _, metrics, conditions = studies.STUDIES["fairness-correlation"]()
     for condition in conditions:
         assert f"| {condition.name} | " in text
     assert "2 seeds" in text and "paired by seed against **random**" in text
-    assert text.count(", p = ") == (len(conditions) - 1) * len(studies.METRICS)
+    assert text.count(", p = ") == (len(conditions) - 1) * len(metrics)
+    assert "**test accuracy by labelled count**" in text
     # The conditions share the master seed: seed k starts from the same initial labels everywhere.
     from alstudio.engine.experiment import Experiment
     from alstudio.engine.journal import Journal
