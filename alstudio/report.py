@@ -37,7 +37,7 @@ def draw_report(folders: str | Path | list, png: str | Path, width: int = 1500, 
     loaded = [_rows_of(folder) for folder in folders]
     app = QApplication.instance() or QApplication([])
     plots = _comparison_plots(loaded) if len(loaded) > 1 else _experiment_plots(*loaded[0])
-    return _save_sheet(app, plots, Path(png), width, height)
+    return save_sheet(app, plots, Path(png), width, height)
 
 
 def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
@@ -80,7 +80,8 @@ def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
     return [by_labels, by_people, parity]
 
 
-def _save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:
+def save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:
+    """The plots side by side in one PNG."""
     from PySide6.QtWidgets import QHBoxLayout, QWidget
 
     sheet = QWidget()

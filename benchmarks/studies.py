@@ -44,6 +44,11 @@ FAIRNESS_METRICS = tuple(column for column, _, _ in METRICS)
 ACCURACY_METRICS = ("accuracy", "aulc")
 
 
+# The conditions drawn in a study's figure (all of them crowd it): the paper's comparison and its controls.
+FIGURE = ("random", "bald", "bald + GRAD", "bald, scratch trunk", "group-balanced bald", "entropy", "coreset",
+          "learning_loss")
+
+
 def _fairness(preset: str) -> tuple[str, list[Condition]]:
     grad = {"training": {"grad_lambda": 1.0}}
     scratch = {"model": {"init": "scratch"}}
@@ -178,6 +183,33 @@ def _seeds(results: dict[str, list[dict]]) -> int:
     return min(len({r["seed"] for r in rows}) for rows in results.values())
 
 
+def draw(results: dict[str, list[dict]], metrics: tuple[str, ...], png: Path) -> Path:
+    """Learning curve, and for a fairness study the PPV gap and the minority share acquired, of the
+    FIGURE conditions, mean and 95 % CI over seeds (the workbench's own plots, offscreen)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from alstudio.engine.results import curves
+    from alstudio.gui.plots.curves import CurvePlot, palette_colors
+    from alstudio.report import save_sheet
+
+    shown = {name: rows for name, rows in results.items() if name in FIGURE}
+    rows = [dict(row, strategy=name) for name, condition_rows in shown.items() for row in condition_rows]
+    panels = [("accuracy", "Learning curve ({band})", "test accuracy")]
+    if "ppv_gap" in metrics:
+        panels += [("ppv_gap", "Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)"),
+                   ("labeled_share_minority_cells", "What they acquire ({band})",
+                    "labelled share of minority / bias-conflicting cells")]
+    app = QApplication.instance() or QApplication([])
+    colors = palette_colors(shown)
+    plots = []
+    for column, title, label in panels:
+        plot = CurvePlot(title, label, colors=colors)
+        plot.set_curves(curves(rows, column))
+        plots.append(plot)
+    return save_sheet(app, plots, png, 500 * len(plots), 480)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", choices=sorted(STUDIES))
@@ -185,6 +217,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--cycles", type=int, default=None, help="default: the preset's (fewer for a quick try)")
+    parser.add_argument("--png", type=Path, help="also draw the study's figure into this PNG")
     parser.add_argument("--report-only", action="store_true", help="tables from the finished runs in --out, "
                         "running nothing (e.g. for runs made on another machine)")
     args = parser.parse_args()
@@ -210,6 +243,8 @@ def main() -> None:
         text += (f"\nThis machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
                  f"{time.perf_counter() - started:.0f} s in all. Command: `{' '.join(sys.argv)}`.\n")
     (args.out / f"{args.study}.md").write_text(text, encoding="utf-8")
+    if args.png:
+        draw(results, metrics, args.png)
     print(text)
 
 
