@@ -126,7 +126,7 @@ def _prepare(config, workers: int | None = None):
                                   workers=workers)
     print(f"dataset {'loaded from the cache' if cached else 'generated'}: "
           f"{len(dataset.pool)} pool, {len(dataset.test)} test images")
-    if config.model.init == "pretrained":
+    if config.model.starts_trained:
         trunk = cached_trunk(SourceTask.for_config(config))
         print(f"pretrained trunk: {trunk.task.describe()}, {trunk.source_accuracy:.0%} right on held-out "
               "source images")
@@ -284,7 +284,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     from .engine.models.pretrained import SourceTask, cached_trunk, ensure_trunk
 
     data = _config_from(args).model_dump()
-    data["model"]["init"] = "pretrained"
+    if data["model"]["init"] == "scratch":
+        data["model"]["init"] = "pretrained"
     if args.architecture:
         data["model"]["architecture"] = args.architecture
     if args.classes is not None:
@@ -372,8 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, metavar="N", help="repetitions, seeds derived from active.seed "
                      "(default: active.repetitions)")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="override training.device")
-    run.add_argument("--init", choices=["pretrained", "scratch"], help="override model.init: the trunk starts "
-                     "pretrained on other characters, or from random weights")
+    run.add_argument("--init", choices=["pretrained", "self_supervised", "scratch"], help="override model.init: "
+                     "the trunk starts pretrained on other characters, self-supervised on the pool's rotations, "
+                     "or from random weights")
     run.add_argument("--force", action="store_true", help="replace the experiment already in DIR")
     run.add_argument("--human", choices=["oracle", "defer"], help="with the llm annotator: who answers flagged "
                      "samples (oracle: the ground truth, recorded as human_simulated; defer: they stay pending "

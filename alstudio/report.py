@@ -1,8 +1,9 @@
 """`alstudio report DIR [DIR ...] --png FILE`: curves in one picture, drawn without a display.
 
-One folder: its learning curve, parity gap and acquired minority share. Several: their learning
-curves side by side, against all labels and against the labels people gave (human-only, oracle
-and LLM-assisted experiments compared by human effort), and their parity gaps.
+One folder: its learning curve, parity gap and acquired minority share. Several (say a study's
+conditions, or human-only, oracle and LLM-assisted experiments): their learning curves side by side,
+each named by what sets it apart, against all labels and, when an LLM labelled some, against the
+labels people gave; on biased pools their parity gaps, and, on one shared pool, what each acquired.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from .engine.errors import UserInputError
 from .engine.experiment import Experiment
-from .engine.results import annotation_name, collect_rows, compared_curves, curves, pool_minority_share
+from .engine.results import collect_rows, compared_curves, curves, experiment_labels, pool_minority_share
 
 _MINORITY_WORDS = {
     "minority": "the minority group(s)",
@@ -29,7 +30,7 @@ def _rows_of(folder: str | Path) -> tuple[Experiment, list[dict]]:
     return experiment, rows
 
 
-def draw_report(folders: str | Path | list, png: str | Path, width: int = 1500, height: int = 480) -> Path:
+def draw_report(folders: str | Path | list, png: str | Path, panel_width: int = 500, height: int = 480) -> Path:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
@@ -37,47 +38,63 @@ def draw_report(folders: str | Path | list, png: str | Path, width: int = 1500, 
     loaded = [_rows_of(folder) for folder in folders]
     app = QApplication.instance() or QApplication([])
     plots = _comparison_plots(loaded) if len(loaded) > 1 else _experiment_plots(*loaded[0])
-    return save_sheet(app, plots, Path(png), width, height)
+    return save_sheet(app, plots, Path(png), panel_width * len(plots), height)
+
+
+def _share_plot(dataset, colors=None):
+    from .gui.plots import CurvePlot
+
+    base_rate = pool_minority_share(dataset)
+    share = CurvePlot("What they acquire ({band})", f"labelled share in {_MINORITY_WORDS[dataset.bias]}",
+                      colors=colors)
+    share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
+    return share
 
 
 def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
     from .gui.plots import CurvePlot
 
-    d = experiment.config.dataset
-    base_rate = pool_minority_share(d)
-
     accuracy = CurvePlot("Learning curve ({band})", "test accuracy")
     accuracy.set_curves(curves(rows, "accuracy"))
     parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)")
     parity.set_curves(curves(rows, "ppv_gap"))
-    share = CurvePlot("What the strategies acquire ({band})", f"labelled share in {_MINORITY_WORDS[d.bias]}")
+    share = _share_plot(experiment.config.dataset)
     share.set_curves(curves(rows, "labeled_share_minority_cells"))
-    share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
     return [accuracy, parity, share]
 
 
 def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
+    """Learning curves; against human effort when an LLM labelled some; on biased pools the parity
+    gap, and, when the experiments share one biased pool, what each acquired."""
     from .gui.plots.curves import CurvePlot, palette_colors
 
+    experiments = [experiment for experiment, _ in loaded]
     named: dict[str, list[dict]] = {}
-    trunks_differ = len({experiment.config.model.init for experiment, _ in loaded}) > 1
-    for experiment, rows in loaded:
-        name = annotation_name(experiment)
-        if trunks_differ:
-            name += f", {experiment.config.model.init} trunk"
-        if name in named:  # two experiments with the same annotator: tell them apart by folder
-            name = f"{name} ({experiment.folder.name})"
-        named[name] = rows
+    for label, (experiment, rows) in zip(experiment_labels(experiments), loaded):
+        strategies = {row["strategy"] for row in rows}
+        if any(name == label and strategies & {row["strategy"] for row in other} for name, other in named.items()):
+            label = f"{label} ({experiment.folder.name})".strip()  # the same set-up twice: tell them by folder
+        named[label] = named.get(label, []) + rows  # set-ups alike but for their strategies share a name
     colors = palette_colors(compared_curves(named, "accuracy"))
-    by_labels = CurvePlot("Learning curves ({band})", "test accuracy", colors=colors)
-    by_labels.set_curves(compared_curves(named, "accuracy"))
-    by_people = CurvePlot("Against human effort ({band})", "test accuracy", colors=colors)
-    by_people.setLabel("bottom", "labels from people (initial labels included)")
-    by_people.set_curves(compared_curves(named, "accuracy", x="people_labels"))
-    parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)",
-                       colors=colors)
-    parity.set_curves(compared_curves(named, "ppv_gap"))
-    return [by_labels, by_people, parity]
+    plots = [CurvePlot("Learning curves ({band})", "test accuracy", colors=colors)]
+    plots[0].set_curves(compared_curves(named, "accuracy"))
+    if any(experiment.config.annotator.kind == "llm" for experiment in experiments):
+        by_people = CurvePlot("Against human effort ({band})", "test accuracy", colors=colors)
+        by_people.setLabel("bottom", "labels from people (initial labels included)")
+        by_people.set_curves(compared_curves(named, "accuracy", x="people_labels"))
+        plots.append(by_people)
+    if any(experiment.config.dataset.bias != "none" for experiment in experiments):
+        parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)",
+                           colors=colors)
+        parity.set_curves(compared_curves(named, "ppv_gap"))
+        plots.append(parity)
+    datasets = {experiment.config.dataset.model_dump_json() for experiment in experiments}
+    dataset = experiments[0].config.dataset
+    if len(datasets) == 1 and dataset.bias != "none":
+        share = _share_plot(dataset, colors)
+        share.set_curves(compared_curves(named, "labeled_share_minority_cells"))
+        plots.append(share)
+    return plots
 
 
 def save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:

@@ -6,7 +6,8 @@ STUDY is one of:
 - fairness-minority, fairness-correlation: the fairness paper on the `minority-color` and
   `correlation-color` presets: random, entropy, bald, then bald and random with GRAD
   (training.grad_lambda = 1), then random and bald from a scratch trunk, then the fairness-aware
-  baselines balanced_bald (true groups: an upper bound) and representative_bald;
+  baselines balanced_bald (true groups: an upper bound) and representative_bald, then random and
+  bald from a trunk learned self-supervised on the pool's own images (rotations);
 - ll4al: the `ll4al-ten-classes` preset: random, entropy, coreset, learning_loss.
 
 Every condition is an experiment folder under DIR (resumable: run the same command again to finish
@@ -38,6 +39,7 @@ class Condition:
     name: str
     strategy: str
     overrides: dict = field(default_factory=dict)  # section -> key -> value
+    versus: tuple[str, ...] = ()  # other conditions it is also compared with, paired by seed
 
 
 FAIRNESS_METRICS = tuple(column for column, _, _ in METRICS)
@@ -52,12 +54,17 @@ FIGURE = ("random", "bald", "bald + GRAD", "bald, scratch trunk", "group-balance
 def _fairness(preset: str) -> tuple[str, list[Condition]]:
     grad = {"training": {"grad_lambda": 1.0}}
     scratch = {"model": {"init": "scratch"}}
+    self_supervised = {"model": {"init": "self_supervised"}}
     conditions = [Condition("random", "random"), Condition("entropy", "entropy"), Condition("bald", "bald"),
                   Condition("bald + GRAD", "bald", grad), Condition("random + GRAD", "random", grad),
                   Condition("random, scratch trunk", "random", scratch),
                   Condition("bald, scratch trunk", "bald", scratch),
                   Condition("group-balanced bald", "balanced_bald"),
-                  Condition("representative bald", "representative_bald")]
+                  Condition("representative bald", "representative_bald"),
+                  Condition("random, self-supervised trunk", "random", self_supervised,
+                            ("random", "random, scratch trunk")),
+                  Condition("bald, self-supervised trunk", "bald", self_supervised,
+                            ("bald", "bald, scratch trunk", "random, self-supervised trunk"))]
     return preset, FAIRNESS_METRICS, conditions
 
 
@@ -144,7 +151,7 @@ def _difference(reference: dict[int, float], other: dict[int, float]) -> str:
 
 
 def tables(study: str, preset: str, results: dict[str, list[dict]], reference: str,
-           devices: dict[str, str], metrics: tuple[str, ...]) -> str:
+           devices: dict[str, str], metrics: tuple[str, ...], pairs: list[tuple[str, str]] = ()) -> str:
     lines = [f"Study `{study}` (preset `{preset}`), {_seeds(results)} seeds; "
              "mean [95 % t-interval] over seeds; differences paired by seed against "
              f"**{reference}** (paired t-test). Ran on: "
@@ -159,7 +166,25 @@ def tables(study: str, preset: str, results: dict[str, list[dict]], reference: s
             versus = "" if name == reference else _difference(base, values)
             lines.append(f"| {name} | {_interval(list(values.values()))} | {versus} |")
         lines.append("")
-    return "\n".join(lines + learning_curve_table(results))
+    return "\n".join(lines + pairs_table(results, pairs) + learning_curve_table(results))
+
+
+PAIRED_COLUMNS = ("accuracy", "aulc", "ppv_gap")
+
+
+def pairs_table(results: dict[str, list[dict]], pairs: list[tuple[str, str]]) -> list[str]:
+    """Each (condition, other) pair's paired difference, for comparisons other than with the reference."""
+    pairs = [(a, b) for a, b in pairs if a in results and b in results]
+    if not pairs:
+        return []
+    headings = [heading for column, heading, _ in METRICS if column in PAIRED_COLUMNS]
+    lines = ["**other paired comparisons** (condition minus other, by seed)", "",
+             "| condition | minus | " + " | ".join(headings) + " |", "|---|---|" + "---|" * len(headings)]
+    for a, b in pairs:
+        cells = [_difference(per_seed(results[b], column), per_seed(results[a], column))
+                 for column, _, _ in METRICS if column in PAIRED_COLUMNS]
+        lines.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def learning_curve_table(results: dict[str, list[dict]]) -> list[str]:
@@ -183,31 +208,13 @@ def _seeds(results: dict[str, list[dict]]) -> int:
     return min(len({r["seed"] for r in rows}) for rows in results.values())
 
 
-def draw(results: dict[str, list[dict]], metrics: tuple[str, ...], png: Path) -> Path:
-    """Learning curve, and for a fairness study the PPV gap and the minority share acquired, of the
-    FIGURE conditions, mean and 95 % CI over seeds (the workbench's own plots, offscreen)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+def condition_folder(out: Path, condition: Condition) -> Path:
+    return out / condition.name.replace(" ", "_").replace(",", "").replace("+", "plus")
 
-    from alstudio.engine.results import curves
-    from alstudio.gui.plots.curves import CurvePlot, palette_colors
-    from alstudio.report import save_sheet
 
-    shown = {name: rows for name, rows in results.items() if name in FIGURE}
-    rows = [dict(row, strategy=name) for name, condition_rows in shown.items() for row in condition_rows]
-    panels = [("accuracy", "Learning curve ({band})", "test accuracy")]
-    if "ppv_gap" in metrics:
-        panels += [("ppv_gap", "Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)"),
-                   ("labeled_share_minority_cells", "What they acquire ({band})",
-                    "labelled share of minority / bias-conflicting cells")]
-    app = QApplication.instance() or QApplication([])
-    colors = palette_colors(shown)
-    plots = []
-    for column, title, label in panels:
-        plot = CurvePlot(title, label, colors=colors)
-        plot.set_curves(curves(rows, column))
-        plots.append(plot)
-    return save_sheet(app, plots, png, 500 * len(plots), 480)
+def figure_folders(out: Path, conditions: list[Condition], results: dict) -> list[Path]:
+    """The finished FIGURE conditions' folders, for `alstudio report` to draw side by side."""
+    return [condition_folder(out, c) for c in conditions if c.name in FIGURE and c.name in results]
 
 
 def main() -> None:
@@ -228,7 +235,7 @@ def main() -> None:
     results, devices, started = {}, {}, time.perf_counter()
     for condition in conditions:
         t = time.perf_counter()
-        folder = args.out / condition.name.replace(" ", "_").replace(",", "").replace("+", "plus")
+        folder = condition_folder(args.out, condition)
         rows = run_condition(folder, condition_config(preset, condition, args.device, args.cycles), args.seeds,
                              run=not args.report_only)
         if rows:
@@ -236,15 +243,22 @@ def main() -> None:
                                                                                  args.cycles).active.cycles)
             devices[condition.name] = run_device(folder)
         print(f"{condition.name}: {time.perf_counter() - t:.0f} s", flush=True)
-    text = tables(args.study, preset, results, conditions[0].name, devices, metrics)
+    pairs = [(c.name, other) for c in conditions for other in c.versus]
+    text = tables(args.study, preset, results, conditions[0].name, devices, metrics, pairs)
     if args.report_only:
         text += f"\nTables from the runs found finished in the study's folder: `{' '.join(sys.argv)}`.\n"
     else:
         text += (f"\nThis machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
                  f"{time.perf_counter() - started:.0f} s in all. Command: `{' '.join(sys.argv)}`.\n")
+    if args.png:  # the figure is `alstudio report`'s, drawn from the same folders
+        from alstudio.cli import main as alstudio
+
+        folders = figure_folders(args.out, conditions, results)
+        if alstudio(["report", *map(str, folders), "--png", str(args.png)]) != 0:
+            raise SystemExit(f"--png {args.png}: the figure could not be drawn")
+        text += (f"\nFigure: `alstudio report {' '.join(f.name for f in folders)} --png {args.png.name}`, "
+                 f"run in {args.out}.\n")
     (args.out / f"{args.study}.md").write_text(text, encoding="utf-8")
-    if args.png:
-        draw(results, metrics, args.png)
     print(text)
 
 

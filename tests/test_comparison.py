@@ -130,3 +130,25 @@ def test_comparing_with_an_experiment_on_another_set_up_says_how_they_differ(exp
     warning = window.learning_plot.compared_label.text()
     assert "another set-up" in warning and "dataset.bias_strength 0.9 vs 0.7" in warning
     assert "dataset.bias_strength 0.9 vs 0.7" in window.statusBar().currentMessage()
+
+
+def test_compared_experiments_are_named_by_what_sets_them_apart():
+    from types import SimpleNamespace
+
+    from engine_helpers import tiny_config
+
+    from alstudio.engine.results import compared_curves, experiment_labels
+
+    def experiment(**sections):
+        return SimpleNamespace(config=tiny_config(**sections), flagged_to="oracle")
+
+    same = [experiment(), experiment()]
+    assert experiment_labels(same) == ["", ""]
+    pair = [experiment(model={"init": "pretrained"}), experiment(training={"grad_lambda": 1.0})]
+    assert experiment_labels(pair) == ["pretrained trunk, no GRAD", "scratch trunk, GRAD λ = 1"]
+    # In a study, what most conditions share goes without saying.
+    study = [experiment(), experiment(), experiment(training={"grad_lambda": 1.0}),
+             experiment(model={"init": "pretrained"})]
+    assert experiment_labels(study) == ["", "", "GRAD λ = 1", "pretrained trunk"]
+    rows = [{"strategy": "bald", "seed": 0, "n_labeled": 8, "accuracy": 0.5}]
+    assert list(compared_curves({"": rows, "scratch trunk": rows}, "accuracy")) == ["bald", "scratch trunk · bald"]

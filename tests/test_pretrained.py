@@ -176,3 +176,24 @@ def test_the_cli_runs_from_scratch_on_request(tmp_path, capsys):
     assert main(["run", str(toml), "--out", str(tmp_path / "e"), "--init", "scratch"]) == 0
     assert "pretrained trunk" not in capsys.readouterr().out  # nothing was built
     assert configs.load(tmp_path / "e" / "experiment.toml", saved=True).model.init == "scratch"
+
+
+def test_a_self_supervised_trunk_learns_the_rotations_of_the_pools_own_images(tmp_path, one_torch_thread):
+    import numpy as np
+
+    config = tiny_config(model={"init": "self_supervised", "pretrain_images": 200, "pretrain_epochs": 1})
+    task = SourceTask.for_config(config)
+    assert task.kind == "rotations" and task.outputs == 4 and task.images == 50  # 200 / 4 turns, from 80
+    assert task.dataset_config() == config.dataset  # the experiment's own images, no other task's
+    pool = tiny_dataset(config).pool
+    images, turns = task.examples(pool)
+    assert images.shape == (200, *pool.images.shape[1:]) and list(np.bincount(turns)) == [50] * 4
+    np.testing.assert_array_equal(images[50 + 3], np.rot90(pool.images[3], 1, axes=(0, 1)))  # a quarter turn
+    trunk = ensure_trunk(task)
+    assert trunk.summary()["source"]["kind"] == "rotations"
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        assert isinstance(drive(journal, config)[-1], Finished)
+        assert journal.fingerprint["trunk"]["sha256"] == trunk.sha256
+    other = SourceTask.for_config(tiny_config(model={"init": "self_supervised", "pretrain_images": 200,
+                                                     "pretrain_epochs": 1}, dataset={"seed": 1}))
+    assert other.key != task.key  # another pool, another trunk

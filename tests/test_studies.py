@@ -38,7 +38,11 @@ def test_a_study_runs_every_condition_with_paired_seeds_and_reports_them(studies
     for condition in conditions:
         assert f"| {condition.name} | " in text
     assert "2 seeds" in text and "paired by seed against **random**" in text
-    assert text.count(", p = ") == (len(conditions) - 1) * len(metrics)
+    pairs = [(c.name, other) for c in conditions for other in c.versus]
+    assert len(pairs) == 5  # each self-supervised trunk against the two others, and BALD against random on it
+    assert text.count(", p = ") == (len(conditions) - 1) * len(metrics) + len(pairs) * len(studies.PAIRED_COLUMNS)
+    assert "| bald, self-supervised trunk | bald scratch trunk |" not in text
+    assert "| bald, self-supervised trunk | bald, scratch trunk | " in text
     assert "**test accuracy by labelled count**" in text
     # The conditions share the master seed: seed k starts from the same initial labels everywhere.
     from alstudio.engine.experiment import Experiment
@@ -57,3 +61,9 @@ def test_a_study_runs_every_condition_with_paired_seeds_and_reports_them(studies
     run(studies, monkeypatch, "fairness-correlation", "--out", str(out), "--report-only")
     again = (out / "fairness-correlation.md").read_text()
     assert again.split("\n\n")[1:-1] == text.split("\n\n")[1:-1]
+    # The study's figure is `alstudio report`'s, over the conditions it shows.
+    run(studies, monkeypatch, "fairness-correlation", "--out", str(out), "--report-only", "--png",
+        str(tmp_path / "study.png"))
+    assert (tmp_path / "study.png").stat().st_size > 0
+    assert "Figure: `alstudio report random entropy bald bald_plus_GRAD bald_scratch_trunk" in \
+        (out / "fairness-correlation.md").read_text()

@@ -103,11 +103,17 @@ class ModelConfig(_Section):
     architecture: Literal["cnn", "resnet18"] = "cnn"
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     # The trunk starts from weights learned on a Synbols source task whose classes are disjoint from
-    # the experiment's (as an ImageNet trunk is for the fairness paper's a/d task), or from random ones.
-    init: Literal["pretrained", "scratch"] = "pretrained"
+    # the experiment's (as an ImageNet trunk is for the fairness paper's a/d task), or learned without
+    # labels from the rotations of the experiment's own pool, or from random ones.
+    init: Literal["pretrained", "self_supervised", "scratch"] = "pretrained"
     source_classes: list[str] = Field(default_factory=list)  # empty: letters and digits not among the classes
     pretrain_images: int = Field(12_000, ge=100, le=1_000_000)
     pretrain_epochs: int = Field(6, ge=1, le=1000)
+
+    @property
+    def starts_trained(self) -> bool:
+        """Whether every new model's trunk starts from learned weights (pretrained or self-supervised)."""
+        return self.init != "scratch"
 
     @field_validator("source_classes")
     @classmethod

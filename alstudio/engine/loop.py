@@ -169,7 +169,7 @@ class _Run:
 
     def pretrained_trunk(self) -> dict | None:
         """The weights each new model's trunk starts from (None: random ones), recorded in the journal."""
-        if self.config.model.init != "pretrained":
+        if not self.config.model.starts_trained:
             return None
         trunk = ensure_trunk(SourceTask.for_config(self.config), cancel=self.control.stop_event,
                              device=self.config.training.device)

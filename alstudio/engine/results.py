@@ -248,7 +248,34 @@ def annotation_name(experiment: Experiment) -> str:
     return a.kind
 
 
+def _trunk_name(experiment: Experiment) -> str:
+    return f"{experiment.config.model.init.replace('_', '-')} trunk"
+
+
+def _grad_name(experiment: Experiment) -> str:
+    strength = experiment.config.training.grad_lambda
+    return f"GRAD λ = {strength:g}" if strength else "no GRAD"
+
+
+def experiment_labels(experiments: list[Experiment]) -> list[str]:
+    """What sets each of several compared experiments apart (who labelled, the trunk, GRAD): the
+    aspects that differ among them, each left out where it has the value most of them share; ""
+    where nothing is left, their strategies then naming their curves."""
+    parts: list[list[str]] = [[] for _ in experiments]
+    for aspect in (annotation_name, _trunk_name, _grad_name):
+        values = [aspect(experiment) for experiment in experiments]
+        if len(set(values)) == 1:
+            continue
+        common = max(set(values), key=values.count)
+        usual = common if 2 * values.count(common) > len(values) else None
+        for part, value in zip(parts, values):
+            if value != usual:
+                part.append(value)
+    return [", ".join(part) for part in parts]
+
+
 def compared_curves(named_rows: dict[str, list[dict]], column: str, x: str = "n_labeled") -> dict[str, dict]:
-    """curves() of several experiments in one dict, each curve named "<experiment> · <strategy>"."""
-    return {f"{name} · {strategy}": data for name, rows in named_rows.items()
+    """curves() of several experiments in one dict, each curve named "<experiment> · <strategy>" (just
+    the strategy where the experiment's name is empty)."""
+    return {f"{name} · {strategy}" if name else strategy: data for name, rows in named_rows.items()
             for strategy, data in curves(rows, column, x).items()}

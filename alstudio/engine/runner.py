@@ -24,7 +24,7 @@ def prepare(config, progress: PreparationProgress | None = None, cancel: threadi
     the pretrained trunk when the config asks for one, each generated or built once and cached.
     None when `cancel` was set meanwhile."""
     report = progress or (lambda *args: None)
-    steps = 2 if config.model.init == "pretrained" else 1
+    steps = 2 if config.model.starts_trained else 1
     try:
         loaded = load_or_generate(config.dataset, cancel=cancel, workers=workers,
                                   progress=lambda done, total: report("generating the dataset", 0, steps, done, total))

@@ -52,19 +52,34 @@ def default_source_classes(classes: list[str]) -> list[str]:
     return [c for c in SOURCE_ALPHABET if c not in taken][:MAX_SOURCE_CLASSES]
 
 
+ROTATIONS = 4  # the self-supervised task: which of 0, 90, 180 and 270 degrees an image was turned by
+
+
 @dataclass(frozen=True)
 class SourceTask:
-    """Everything that fixes a pretrained trunk's weights."""
+    """Everything that fixes a pretrained trunk's weights.
+
+    kind "characters": tell apart `classes`, characters that are not the experiment's, in images made
+    for the purpose. kind "rotations" (self-supervised): tell how far each of `images` of the
+    experiment's own unlabelled pool (`pool`, its DatasetConfig as JSON) was rotated; no label is used.
+    """
 
     architecture: str
     classes: tuple[str, ...]
     resolution: int
     images: int
     epochs: int
+    kind: str = "characters"
+    pool: str = ""
 
     @classmethod
     def for_config(cls, config: ExperimentConfig) -> SourceTask:
         model = config.model
+        if model.init == "self_supervised":
+            # As many images as the character task (each in four turns), from the pool's own.
+            images = min(config.dataset.pool_size, model.pretrain_images // ROTATIONS)
+            return cls(model.architecture, (), config.dataset.resolution, images, model.pretrain_epochs,
+                       "rotations", config.dataset.model_dump_json())
         classes = model.source_classes or default_source_classes(config.dataset.classes)
         if len(classes) < 2:
             raise UserInputError("model.source_classes: fewer than 2 characters are left for a source task "
@@ -72,12 +87,27 @@ class SourceTask:
         return cls(model.architecture, tuple(classes), config.dataset.resolution, model.pretrain_images,
                    model.pretrain_epochs)
 
+    @property
+    def outputs(self) -> int:
+        return ROTATIONS if self.kind == "rotations" else len(self.classes)
+
     def dataset_config(self) -> DatasetConfig:
-        """The source images: colour, background and font independent of the class."""
+        """The source images: for characters, colour, background and font independent of the class."""
+        if self.kind == "rotations":
+            return DatasetConfig.model_validate_json(self.pool)
         cells = len(self.classes) * len(SOURCE_COLORS)
         return DatasetConfig(classes=list(self.classes), sensitive_attribute="color", groups=list(SOURCE_COLORS),
                              bias="none", pool_size=self.images, test_size=max(cells, min(self.images // 10, 2000)),
                              resolution=self.resolution, seed=SOURCE_SEED)
+
+    def examples(self, split) -> tuple[np.ndarray, np.ndarray]:
+        """(uint8 images, targets) to learn from: the characters and their classes, or the first
+        `images` of the split in each of the four turns and how far each was turned."""
+        if self.kind != "rotations":
+            return split.images, split.classes
+        first = split.images[: self.images]
+        turned = np.concatenate([np.rot90(first, k, axes=(1, 2)) for k in range(ROTATIONS)])
+        return np.ascontiguousarray(turned), np.repeat(np.arange(ROTATIONS), len(first))
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(epochs=self.epochs, device="auto", **_TRAINING)
@@ -90,6 +120,9 @@ class SourceTask:
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def describe(self) -> str:
+        if self.kind == "rotations":
+            return (f"{self.architecture} trained to tell the rotation of {self.images:,} of this pool's images "
+                    f"(self-supervised, {self.epochs} epochs)")
         return f"{self.architecture} trained on {''.join(self.classes)} ({self.images:,} images, {self.epochs} epochs)"
 
 
@@ -156,7 +189,7 @@ def _new_trunk(task: SourceTask) -> torch.nn.Module:
 
 
 def _source_model(task: SourceTask) -> ActiveModel:
-    return ActiveModel(task.architecture, len(task.classes), n_groups=2, dropout=_HEAD_DROPOUT)
+    return ActiveModel(task.architecture, task.outputs, n_groups=2, dropout=_HEAD_DROPOUT)
 
 
 def build_trunk(task: SourceTask, progress: Progress | None = None, cancel: threading.Event | None = None,
@@ -172,7 +205,8 @@ def build_trunk(task: SourceTask, progress: Progress | None = None, cancel: thre
     device = pick_device(device)
     torch.manual_seed(SOURCE_SEED)
     model = _source_model(task).to(device)
-    x, y = to_tensor(images.pool.images, device), torch.from_numpy(images.pool.classes).to(device)
+    source_images, targets = task.examples(images.pool)
+    x, y = to_tensor(source_images, device), torch.from_numpy(targets).to(device)
     unused_groups = torch.zeros_like(y)
 
     def checkpoint() -> None:
@@ -183,8 +217,9 @@ def build_trunk(task: SourceTask, progress: Progress | None = None, cancel: thre
     epochs = fit(model, x, y, unused_groups, task.training_config(), SOURCE_SEED, checkpoint=checkpoint)
     for done, total in epochs:
         report("pretraining the trunk", done, total)
-    predicted = probabilities(model, to_tensor(images.test.images, device)).argmax(axis=1)
-    accuracy = float(np.mean(predicted == images.test.classes))
+    test_images, test_targets = task.examples(images.test)
+    predicted = probabilities(model, to_tensor(test_images, device)).argmax(axis=1)
+    accuracy = float(np.mean(predicted == test_targets))
     state = {name: tensor.cpu() for name, tensor in model.trunk.state_dict().items()}
     trunk = _save(task, state, accuracy, device)
     log.info("pretrained trunk %s: source accuracy %.3f in %.0f s", task.describe(), accuracy,

@@ -13,7 +13,8 @@ from ...engine.training import device_description, pick_device
 from . import SetupPanel, describe, field_bounds, form_layout, int_spin
 
 ARCHITECTURES = {"cnn": "Small CNN", "resnet18": "ResNet-18 (for small images)"}
-INITS = {"pretrained": "Pretrained on other characters", "scratch": "From scratch (random weights)"}
+INITS = {"pretrained": "Pretrained on other characters", "self_supervised": "Self-supervised on this pool",
+         "scratch": "From scratch (random weights)"}
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD with momentum"}
 DEVICES = {
     "auto": "Automatic",
@@ -87,7 +88,9 @@ class TrainingPanel(SetupPanel):
                                  "Pretrained: the trunk starts from weights learned on characters that are not "
                                  "this experiment's classes (built once and cached: about half a minute for the "
                                  "small CNN on a laptop CPU), as the fairness paper started from ImageNet. "
-                                 "From scratch: random weights, which learn little from tens of labels")
+                                 "Self-supervised: learned without labels, by telling how far this pool's own "
+                                 "images were rotated. From scratch: random weights, which learn little from "
+                                 "tens of labels")
         self.epochs_spin = describe(int_spin(TrainingConfig, "epochs"), "epochsSpin", "Epochs",
                                     "Passes over the labelled set in every cycle")
         self.batch_spin = describe(int_spin(TrainingConfig, "batch_size"), "batchSizeSpin", "Batch size",
