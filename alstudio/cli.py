@@ -185,7 +185,8 @@ def _drive(experiment) -> int:
             elif isinstance(event, Failed):
                 bar.close()
                 print(f"alstudio: error: {spec.label} failed: {event.message}", file=sys.stderr)
-                print(event.traceback, file=sys.stderr)
+                if event.traceback:  # a bug, not a problem with the disk, the device or a file
+                    print(event.traceback, file=sys.stderr)
                 failed = True
             elif isinstance(event, AwaitingLabels):
                 bar.close()
@@ -219,6 +220,7 @@ def _drive(experiment) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
+    from .engine.training import pick_device
 
     config = _config_from(args)
     if args.device or args.init:
@@ -233,8 +235,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserInputError("annotator.kind 'llm' in `alstudio run` needs --human oracle (the ground truth "
                              "answers the samples the LLM is unsure of) or --human defer (they wait for you "
                              "in the workbench)")
-    strategies = ([s.strip() for s in args.strategies.split(",")] if args.strategies
-                  else config.active.run_strategies())
+    strategies = config.active.run_strategies()
+    if args.strategies is not None:
+        strategies = [s.strip() for s in args.strategies.split(",")]
+        if not all(strategies):
+            raise UserInputError(f"--strategies: give strategy names separated by commas, got {args.strategies!r}")
     if "learning_loss" in strategies:
         from .engine.models.trunks import TRUNKS
 
@@ -242,9 +247,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UserInputError(f"--strategies learning_loss needs feature maps, which model.architecture "
                                  f"{config.model.architecture!r} does not give")
     seeds = config.active.repetitions if args.seeds is None else args.seeds
+    pick_device(config.training.device)  # before any folder is made
     experiment = Experiment.create(args.out, config, strategies, seeds, force=args.force,
                                    flagged_to=args.human or "oracle")
-    return _drive(experiment)
+    try:
+        return _drive(experiment)
+    finally:
+        experiment.release()
 
 
 def _annotators_for(experiment):
@@ -258,16 +267,30 @@ def _annotators_for(experiment):
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
-    from .engine.runner import unfinished_runs
 
-    experiment = Experiment.open(args.folder)
+    experiment = Experiment.open(args.folder).for_writing()
+    try:
+        return _resume(experiment, args.folder)
+    finally:
+        experiment.release()
+
+
+def _resume(experiment, folder) -> int:
+    from .engine.results import refresh_results
+    from .engine.runner import unfinished_runs
+    from .engine.training import pick_device
+
     if experiment.config.annotator.kind == "human":
-        raise UserInputError(f"{args.folder}: a person labels this experiment's queries; resume it in the "
+        raise UserInputError(f"{folder}: a person labels this experiment's queries; resume it in the "
                              "workbench (alstudio gui, File > Open experiment folder)")
     pending = unfinished_runs(experiment)
     if not pending:
-        print(f"{args.folder}: every run is finished; nothing to resume")
+        print(f"{folder}: every run is finished; nothing to resume")
+        if refresh_results(experiment):  # a kill after the last run but before its results were written
+            print(f"rewrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}, "
+                  "which were out of date")
         return 0
+    pick_device(experiment.config.training.device)  # e.g. an experiment begun on a GPU machine
     print(f"resuming {len(pending)} unfinished run(s): {', '.join(spec.label for spec in pending)}")
     return _drive(experiment)
 
@@ -277,7 +300,35 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     png = _writable(args.png, "--png")
     print(f"wrote {draw_report(args.folders, png)}")
+    for folder in args.folders:
+        _refresh_stale_results(folder)
     return 0
+
+
+def _refresh_stale_results(folder) -> None:
+    """The report reads the journals; metrics.csv and summary.json are brought up to date too when
+    they lag behind and no other process is writing the folder."""
+    from .engine.experiment import Experiment
+    from .engine.folder_lock import FolderInUseError
+    from .engine.results import refresh_results, results_are_stale
+
+    experiment = Experiment.open(folder)
+    if not results_are_stale(experiment):
+        return
+    try:
+        experiment = experiment.for_writing()
+    except FolderInUseError:
+        return  # the process writing there rewrites them after each run
+    except UserInputError:
+        print(f"alstudio: warning: {folder}: metrics.csv and summary.json are out of date and the folder cannot "
+              "be written; the report was drawn from the journals", file=sys.stderr)
+        return
+    try:
+        if refresh_results(experiment):
+            print(f"rewrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}, "
+                  "which were out of date")
+    finally:
+        experiment.release()
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
@@ -351,8 +402,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
                    screenshot=screenshot, lecture=args.lecture, experiment=experiment, export_plots=export_plots)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one sentence and exit 2, like every other bad input (not the usage block)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"alstudio: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alstudio", description="Active-learning workbench on biased "
+    parser = _Parser(prog="alstudio", description="Active-learning workbench on biased "
                                      "Synbols datasets. With no command, opens the workbench.")
     parser.add_argument("--version", action="version", version=f"alstudio {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -9,6 +9,8 @@ labels people gave; on biased pools their parity gaps, and, on one shared pool, 
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .engine.errors import UserInputError
@@ -31,14 +33,35 @@ def _rows_of(folder: str | Path) -> tuple[Experiment, list[dict]]:
 
 
 def draw_report(folders: str | Path | list, png: str | Path, panel_width: int = 500, height: int = 480) -> Path:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QT_QPA_PLATFORM"] = os.environ.get("QT_QPA_PLATFORM") or "offscreen"  # a picture needs no display
     from PySide6.QtWidgets import QApplication
 
     folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
     loaded = [_rows_of(folder) for folder in folders]
-    app = QApplication.instance() or QApplication([])
-    plots = _comparison_plots(loaded) if len(loaded) > 1 else _experiment_plots(*loaded[0])
-    return save_sheet(app, plots, Path(png), panel_width * len(plots), height)
+    with _without_offscreen_chatter():
+        app = QApplication.instance() or QApplication([])
+        plots = _comparison_plots(loaded) if len(loaded) > 1 else _experiment_plots(*loaded[0])
+        return save_sheet(app, plots, Path(png), panel_width * len(plots), height)
+
+
+@contextmanager
+def _without_offscreen_chatter():
+    """The offscreen platform warns that it ignores window size hints, which a picture never needs."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(kind, context, message: str) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(kind, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
 
 
 def _share_plot(dataset, colors=None):

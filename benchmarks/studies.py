@@ -103,11 +103,15 @@ def run_condition(folder: Path, config, seeds: int, run: bool = True) -> list[di
     else:
         experiment = Experiment.create(folder, config, config.active.run_strategies(), seeds)
     if run and unfinished_runs(experiment):
-        dataset, _ = prepare(experiment.config)
-        for spec, event in run_experiment(experiment, dataset):
-            if isinstance(event, Failed):
-                raise SystemExit(f"{spec.label} failed: {event.message}\n{event.traceback}")
-        write_results(experiment)
+        experiment = experiment.for_writing()
+        try:
+            dataset, _ = prepare(experiment.config)
+            for spec, event in run_experiment(experiment, dataset):
+                if isinstance(event, Failed):
+                    raise SystemExit(f"{spec.label} failed: {event.message}\n{event.traceback}")
+            write_results(experiment)
+        finally:
+            experiment.release()
     return collect_rows(experiment)
 
 

@@ -144,7 +144,7 @@ def test_an_experiment_a_person_labels_is_resumed_in_the_workbench_not_headless(
     config = configs.load(tiny())
     data = config.model_dump()
     data["annotator"]["kind"] = "human"
-    Experiment.create(tmp_path / "exp", configs.validate(data), ["random"], 1, flagged_to="human")
+    Experiment.create(tmp_path / "exp", configs.validate(data), ["random"], 1, flagged_to="human").release()
     assert main(["resume", str(tmp_path / "exp")]) == 2  # instead of waiting forever for answers
     assert "resume it in the workbench" in capsys.readouterr().err
 

@@ -107,6 +107,7 @@ def test_human_labelling_through_the_dialog_lands_in_the_journal(window, qtbot):
     # Postpone, then the app is closed: the answer survives and a reopened experiment asks only the rest.
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     win.controller.stop(wait=True)
+    qtbot.waitUntil(lambda: not win.experiment.lock.held, timeout=10_000)  # a stopped run lets the folder go
     answered = {s for s, _ in human_labels()}
     second = window()
     second.open_experiment(win.experiment.folder)

@@ -180,7 +180,7 @@ def test_a_broken_config_is_a_dialog_and_the_panels_stay(window, tmp_path, monke
 
 def test_gui_with_an_experiment_folder_opens_the_experiment(tmp_path, monkeypatch):
     folder = tmp_path / "exp"
-    Experiment.create(folder, tiny_config(), ["random", "bald"], 1)
+    Experiment.create(folder, tiny_config(), ["random", "bald"], 1).release()
     opened = {}
 
     def fake_run_gui(config, **kwargs):

@@ -9,6 +9,7 @@ would have done.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import traceback
@@ -21,12 +22,22 @@ import torch
 
 from .annotators import RETRACTED, Annotator, QueryItem
 from .data import SynbolsDataset
+from .errors import UserInputError
 from .journal import Journal, fingerprint
 from .metrics import classification_metrics, labelled_composition
 from .models import ActiveModel, build_model
 from .models.pretrained import SourceTask, ensure_trunk
 from .strategies import ScoringContext, get_strategy
-from .training import Stopped, device_description, fit, pick_device, predict_features, probabilities, to_tensor
+from .training import (
+    Stopped,
+    device_description,
+    fit,
+    load_weights,
+    pick_device,
+    predict_features,
+    probabilities,
+    to_tensor,
+)
 
 LABEL_SOURCES = ("initial", "oracle", "noisy", "human", "human_simulated", "llm")
 _INIT, _TRAIN, _QUERY, _EVAL, _INITIAL_LABELS = range(5)
@@ -203,7 +214,7 @@ class _Run:
 
     def load_model(self, cycle: int) -> ActiveModel:
         model = build_model(self.config, self.n_classes, self.n_groups).to(self.device)
-        state = torch.load(self.checkpoint_path(cycle), map_location=self.device, weights_only=True)
+        state = load_weights(self.checkpoint_path(cycle), self.device)
         model.load_state_dict(state)
         return model
 
@@ -394,9 +405,13 @@ def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
         if not isinstance(reason, Stopped):
             raise
     except Exception as err:  # the consumer shows it; the journal stays consistent
-        journal.set_status("failed")
-        journal.log_event("failed", {"message": str(err)})
-        yield Failed(str(err) or err.__class__.__name__, traceback.format_exc())
+        known = isinstance(err, UserInputError)  # the disk, the device, a file: resumable once it is put right
+        try:
+            journal.set_status("stopped" if known else "failed")
+            journal.log_event("failed", {"message": str(err)})
+        except (UserInputError, OSError, sqlite3.Error):
+            pass  # the journal cannot be written either (a full disk): what it holds stays as it was
+        yield Failed(str(err) or err.__class__.__name__, "" if known else traceback.format_exc())
 
 
 def new_run_fingerprint(config, seed: int) -> dict:

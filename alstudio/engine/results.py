@@ -4,6 +4,7 @@ and paired differences between strategies) and curves over seeds with their band
 from __future__ import annotations
 
 import csv
+import io
 import math
 import warnings
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.bias import minority_cells, pool_counts
-from .experiment import Experiment, write_json
+from .experiment import Experiment, json_text, write_json, write_text_atomically
 from .journal import Journal
 from .loop import LABEL_SOURCES
 from .metrics import area_under_curve
@@ -72,15 +73,17 @@ def pool_minority_share(dataset_config) -> float:
     return float(counts[minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))].sum() / counts.sum())
 
 
+def metrics_csv_text(rows: list[dict]) -> str:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
 def write_metrics_csv(rows: list[dict], path: Path) -> None:
-    if not rows:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    if rows:
+        write_text_atomically(path, metrics_csv_text(rows))
 
 
 def _mean_std(values: list[float]) -> dict:
@@ -166,6 +169,34 @@ def write_results(experiment: Experiment) -> list[dict]:
     write_metrics_csv(rows, experiment.folder / "metrics.csv")
     write_json(experiment.folder / "summary.json", summarize(rows))
     return rows
+
+
+def results_are_stale(experiment: Experiment, rows: list[dict] | None = None) -> bool:
+    """Whether metrics.csv or summary.json differ from what the journals say (e.g. a process was
+    killed after its last run finished but before it wrote them)."""
+    rows = collect_rows(experiment) if rows is None else rows
+    if not rows:
+        return False
+    expected = {"metrics.csv": metrics_csv_text(rows), "summary.json": json_text(summarize(rows))}
+    for name, text in expected.items():
+        try:
+            with open(experiment.folder / name, newline="", encoding="utf-8") as handle:  # csv ends lines \r\n
+                if handle.read() != text:
+                    return True
+        except (OSError, UnicodeDecodeError):
+            return True
+    return False
+
+
+def refresh_results(experiment: Experiment) -> bool:
+    """Rewrite metrics.csv and summary.json when stale (the caller holds the folder's lock);
+    whether they were."""
+    rows = collect_rows(experiment)
+    if not results_are_stale(experiment, rows):
+        return False
+    write_metrics_csv(rows, experiment.folder / "metrics.csv")
+    write_json(experiment.folder / "summary.json", summarize(rows))
+    return True
 
 
 def curves(rows: list[dict], column: str, x: str = "n_labeled") -> dict[str, dict]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import time
+import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
@@ -10,25 +12,48 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .errors import UserInputError
 from .models import ActiveModel
 from .models.loss_prediction import ranking_loss
 
 PREDICT_BATCH = 512
 
 
+def available_devices() -> list[str]:
+    """The devices torch can train on here, best first."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
+class DeviceUnavailable(UserInputError):
+    """training.device names a device this machine does not have."""
+
+
 def pick_device(requested: str = "auto") -> torch.device:
     """auto: CUDA, then Apple's MPS, then the CPU."""
+    available = available_devices()
     if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is 'cuda' but no CUDA device is available")
-    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise RuntimeError("training.device is 'mps' but Apple's MPS is not available")
+        return torch.device(available[0])
+    if requested not in available:
+        what = {"cuda": "no CUDA device", "mps": "Apple's MPS is not"}.get(requested, f"{requested} is not")
+        raise DeviceUnavailable(f"training.device is {requested!r} but {what} available here; this machine "
+                                f"has: {', '.join(available)}")
     return torch.device(requested)
+
+
+def load_weights(path, device: torch.device | str = "cpu") -> dict:
+    """A state dict saved with torch.save, never code: a file that asks to run any is refused."""
+    try:
+        with warnings.catch_warnings():  # torch's remarks on a foreign pickle's protocol: the refusal says enough
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserInputError(f"{path}: not a plain weights file (it asks to run code), so it will not be "
+                             "loaded") from None
 
 
 def device_description(device: torch.device) -> str:

@@ -331,6 +331,8 @@ class MainWindow(QMainWindow):
                                                     active.repetitions, flagged_to="human")
                 self._clear_results()
                 self.progress_bar.setValue(0)
+            else:  # resuming: one writer per folder, be it this window, another one or `alstudio run`
+                self.experiment = self.experiment.for_writing()
             self._remember_recent(self.experiment.folder)
         except (UserInputError, OSError) as err:
             QMessageBox.warning(self, "Cannot start", str(err))
@@ -660,6 +662,8 @@ class MainWindow(QMainWindow):
 
     def _on_done(self, finished: bool) -> None:
         self._stopping = False
+        if self.experiment is not None:
+            self.experiment.release()  # viewing needs no lock; Resume takes it again
         self._stage = ("", None)
         self.stage_label.setText("Finished" if finished else "Stopped; press Resume to continue")
         if finished:
@@ -748,6 +752,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.controller.stop(wait=True)
+        if self.experiment is not None:
+            self.experiment.release()
         if self.labeling_dialog is not None:
             self.labeling_dialog.close()
         if self.lecture_mode:

@@ -29,7 +29,7 @@ from ..data import GenerationCancelled, load_or_generate
 from ..data.cache import cache_key
 from ..errors import UserInputError
 from ..paths import cache_dir
-from ..training import Stopped, fit, pick_device, probabilities, to_tensor
+from ..training import Stopped, fit, load_weights, pick_device, probabilities, to_tensor
 from . import ActiveModel
 
 log = logging.getLogger("alstudio.models")
@@ -139,7 +139,7 @@ class Trunk:
                 "recipe": RECIPE_REVISION}
 
     def state(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        return torch.load(self.path, map_location=device, weights_only=True)
+        return load_weights(self.path, device)
 
 
 def trunk_dir() -> Path:
@@ -173,7 +173,7 @@ def cached_trunk(task: SourceTask) -> Trunk | None:
         return None
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = load_weights(weights)
         if weights_hash(state) != meta["sha256"]:
             raise ValueError("its weights do not match their recorded hash")
         _new_trunk(task).load_state_dict(state)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
 from ...engine.config import ExperimentConfig, TrainingConfig
-from ...engine.training import device_description, pick_device
+from ...engine.training import available_devices, device_description, pick_device
 from . import SetupPanel, describe, field_bounds, form_layout, int_spin
 
 ARCHITECTURES = {"cnn": "Small CNN", "resnet18": "ResNet-18 (for small images)"}
@@ -25,11 +25,7 @@ DEVICES = {
 
 
 def device_available(kind: str) -> bool:
-    try:
-        pick_device(kind)
-    except RuntimeError:
-        return False
-    return True
+    return kind == "auto" or kind in available_devices()
 
 
 class LearningRateSpin(QDoubleSpinBox):
