@@ -250,3 +250,22 @@ def test_report_prints_no_qt_chatter(config, tmp_path):
     done = subprocess.run([sys.executable, "-m", "alstudio", "report", str(folder), "--png", str(tmp_path / "r.png")],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_the_workbench_views_a_folder_another_process_writes_but_may_not_resume_it(window, qtbot, holder,
+                                                                                    monkeypatch, tmp_path):
+    from engine_helpers import tiny_config
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = tmp_path / "exp"
+    Experiment.create(folder, tiny_config(), ["random"], 1).release()  # made, never run: Resume is offered
+    process = holder(folder)
+    win = window()
+    win.open_experiment(folder)  # viewing needs no lock
+    assert win.experiment.folder == folder and win.start_action.text() == "Resume"
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append((title, text)))
+    win.start()
+    assert warnings and f"in use by process {process.pid}" in warnings[0][1]
+    assert not win.controller.running
+    assert not (folder / "runs").exists()  # nothing was written
