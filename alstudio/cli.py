@@ -361,12 +361,18 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_fonts(args: argparse.Namespace) -> int:
-    from .engine.data.fonts import bundled_families, installed_families
+    from .engine.data.fonts import AUDITED_CHARACTERS, bundled_families, default_families, installed_families
 
-    bundled = set(bundled_families())
-    print(f"{len(bundled)} font families in the default set (dataset.fonts = []):")
-    for name in sorted(bundled):
+    bundled = bundled_families()
+    mix = default_families(AUDITED_CHARACTERS)
+    print(f"{len(mix)} font families in the default set (dataset.fonts = []):")
+    for name in sorted(mix):
         print(f"  {name}")
+    left_out = [name for name in bundled if name not in mix]
+    if left_out:
+        print("bundled but left out of the default set (they fail the glyph audit), usable by name:")
+        for name in left_out:
+            print(f"  {name}")
     others = [name for name in installed_families() if name not in bundled]
     if others:
         print("also installed, usable by name in dataset.fonts or as font groups:")

@@ -74,6 +74,11 @@ BAD_CONFIGS = [
     ({"annotator": {"kind": "crowd"}}, "annotator.kind must be one of"),
     ({"annotator": {"kind": "noisy", "error_group": "green"}}, "annotator.error_group must be one of"),
     ({"dataset": 5}, "dataset must be a table, got 5"),
+    ({"annotator": {"price_input": float("inf")}}, "annotator.price_input must be a finite number, got inf"),
+    ({"training": {"learning_rate": float("nan")}}, "training.learning_rate must be a finite number, got nan"),
+    ({"dataset": {"classes": ["a", "\u0301"]}}, "dataset.classes must hold characters that stand on their own"),
+    ({"dataset": {"classes": ["a", "字"], "fonts": ["Lato"]}},
+     "dataset.classes holds '字', but the font 'Lato' (dataset.fonts) has no glyph for it"),
 ]
 
 

@@ -5,7 +5,14 @@ import pytest
 from conftest import small_dataset_config
 
 from alstudio.engine.data import GenerationCancelled, generate_dataset
-from alstudio.engine.data.bias import cell_counts, group_shares, largest_remainder
+from alstudio.engine.data.bias import (
+    balanced_test_counts,
+    cell_counts,
+    group_shares,
+    largest_remainder,
+    pool_counts,
+    size_for_every_cell,
+)
 from alstudio.engine.data.render import Recipe, render_chunk
 
 ATTRIBUTES = {
@@ -39,6 +46,9 @@ def test_class_and_group_proportions_follow_the_config(attribute, bias, strength
     assert np.allclose(pool_given_class, expected, atol=1 / 60 + 1e-9)
     test_given_class = data.counts("test") / data.counts("test").sum(axis=1, keepdims=True)
     assert np.allclose(test_given_class, 1 / 3)
+    # What config validation counts (to refuse empty cells) is what is generated.
+    assert np.array_equal(data.counts("pool"), pool_counts(cfg))
+    assert np.array_equal(data.counts("test"), balanced_test_counts(cfg))
 
 
 def test_minority_pool_makes_the_first_group_the_majority_in_every_class():
@@ -54,6 +64,16 @@ def test_correlation_pairs_group_k_with_class_k_modulo_groups():
 def test_largest_remainder_keeps_the_total():
     assert largest_remainder(7, np.array([1 / 3, 1 / 3, 1 / 3])).tolist() == [3, 2, 2]
     assert largest_remainder(10, np.array([0.9, 0.1])).sum() == 10
+
+
+@pytest.mark.parametrize(("bias", "strength", "n_classes", "n_groups"), [
+    ("minority", 0.9, 2, 2), ("minority", 0.99, 3, 4), ("correlation", 0.97, 5, 3), ("none", 0.5, 4, 6),
+    ("minority", 0.7, 10, 2)])
+def test_size_for_every_cell_gives_every_wanted_cell_an_image(bias, strength, n_classes, n_groups):
+    shares = group_shares(bias, strength, n_classes, n_groups)
+    enough = size_for_every_cell(shares)
+    for n in range(enough, enough + 3 * n_classes):
+        assert cell_counts(n, shares).min() >= 1, n
 
 
 def test_color_sets_the_glyph_colour():
@@ -80,6 +100,17 @@ def test_other_attributes_keep_font_diversity():
     data = generate_dataset(small_dataset_config(pool_size=200), workers=1)
     assert len(set(data.pool.fonts.tolist())) >= 8
     assert data.pool.fonts.min() >= 0
+
+
+def test_the_default_mix_leaves_out_the_excluded_fonts_but_a_named_one_is_used():
+    from alstudio.engine.data.fonts import DEFAULT_MIX_EXCLUSIONS
+
+    family = next(iter(DEFAULT_MIX_EXCLUSIONS))
+    mixed = generate_dataset(small_dataset_config(pool_size=60, test_size=12), workers=1)
+    assert family not in mixed.font_names
+    named = generate_dataset(small_dataset_config(pool_size=60, test_size=12, fonts=[family, "Lato"]), workers=1)
+    assert named.font_names == (family, "Lato")
+    assert set(named.pool.fonts.tolist()) == {0, 1}
 
 
 def test_background_groups_have_distinct_backgrounds():

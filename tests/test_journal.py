@@ -367,3 +367,59 @@ def test_fingerprint_names_versions_device_and_seeds():
     assert fp["python"] == ".".join(map(str, sys.version_info[:3]))
     assert fp["platform"]
     assert "torch" in fp
+
+
+def _tamper(path, sql, *args):
+    db = sqlite3.connect(path)
+    db.execute(sql, args)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("key, value, read", [
+    ("seed", "xyz", lambda j: j.seed),
+    ("seed", "3.5", lambda j: j.seed),
+    ("config", "{not json", lambda j: j.config),
+    ("config", "[1, 2]", lambda j: j.config),
+    ("config", '{"dataset": {"pool_size": "many"}}', lambda j: j.config),
+    ("fingerprint", "{not json", lambda j: j.fingerprint),
+    ("fingerprint", "[1, 2]", lambda j: j.fingerprint),
+    ("fingerprint", '{"trunk": 5}', lambda j: j.record_input("trunk", {"sha256": "ab" * 32}, "pretrained trunk")),
+    ("strategy", b"\x00\x01", lambda j: j.strategy),
+    ("status", "paused", lambda j: j.status),
+    ("created", b"\x00", lambda j: j.created),
+    ("state.llm", "{not json", lambda j: j.get_state("llm")),
+    ("state.llm", "7", lambda j: j.get_state("llm")),
+], ids=["seed-text", "seed-float", "config-not-json", "config-list", "config-invalid", "fingerprint-not-json",
+        "fingerprint-list", "fingerprint-trunk", "strategy-blob", "status-unknown", "created-blob", "state-not-json",
+        "state-number"])
+def test_a_tampered_meta_value_is_one_sentence_naming_the_journal_and_the_key(tmp_path, key, value, read):
+    path = tmp_path / "run.sqlite"
+    new_journal(path).close()
+    _tamper(path, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", key, value)
+    with Journal.open(path) as j:
+        with pytest.raises(JournalError) as err:
+            read(j)
+    message = str(err.value)
+    assert str(path) in message
+    assert repr(key) in message
+    assert "\n" not in message
+    assert message.endswith(".")
+
+
+@pytest.mark.parametrize("sql, read, names", [
+    ("UPDATE cycles SET metrics = '{oops' WHERE cycle = 0", lambda j: j.cycles(), "cycle 0"),
+    ("UPDATE events SET payload = '{oops'", lambda j: j.events(), "event 1"),
+], ids=["cycle-metrics", "event-payload"])
+def test_a_tampered_row_is_one_sentence_naming_the_journal_and_the_row(tmp_path, sql, read, names):
+    path = tmp_path / "run.sqlite"
+    with new_journal(path) as j:
+        j.record_cycle(0, 1, {"accuracy": 1.0}, None, None)
+        j.log_event("started", {"workers": 1})
+    _tamper(path, sql)
+    with Journal.open(path) as j:
+        with pytest.raises(JournalError) as err:
+            read(j)
+    assert str(path) in str(err.value)
+    assert names in str(err.value)
+    assert "\n" not in str(err.value)

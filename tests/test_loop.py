@@ -242,3 +242,23 @@ def test_headless_runs_skip_the_explanations_and_choose_the_same(tmp_path):
         assert (shown.queried_ids is None and headless.queried_ids is None) or \
             shown.queried_ids.tolist() == headless.queried_ids.tolist()
         assert shown.metrics["accuracy"] == headless.metrics["accuracy"]
+
+
+def test_a_run_resumed_on_other_images_is_refused_in_one_sentence(tmp_path):
+    import dataclasses
+
+    from alstudio.engine.loop import Failed
+
+    config = tiny_config()
+    dataset = tiny_dataset(config)
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        drive(journal, config, stop_after=lambda event: isinstance(event, CycleResult))
+        assert journal.fingerprint["dataset"]["sha256"] == dataset.content_hash()
+        # The same config rendered differently (say, another font set by default): not the run's dataset.
+        images = dataset.pool.images.copy()
+        images[0] = 255 - images[0]
+        other = dataclasses.replace(dataset, pool=dataclasses.replace(dataset.pool, images=images))
+        events = list(run(journal, other, OracleAnnotator()))
+        assert isinstance(events[-1], Failed) and "ran with the dataset" in events[-1].message
+        assert events[-1].traceback == ""  # a sentence for the user, not a bug
+        assert journal.status == "stopped" and len(journal.cycles()) == 1  # nothing of it was touched

@@ -497,14 +497,14 @@ def test_pick_device_auto_on_this_machine():
 
 def test_pick_device_cuda_without_cuda_names_the_setting(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match=r"training\.device"):
+    with pytest.raises(training.DeviceUnavailable, match=r"training\.device is 'cuda'.*this machine has: .*cpu"):
         training.pick_device("cuda")
 
 
 def test_pick_device_cuda_on_this_machine():
     if torch.cuda.is_available():
         pytest.skip("CUDA is available")
-    with pytest.raises(RuntimeError, match=r"training\.device"):
+    with pytest.raises(training.DeviceUnavailable, match=r"training\.device"):
         training.pick_device("cuda")
 
 

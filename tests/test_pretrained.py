@@ -92,7 +92,7 @@ def test_each_model_of_a_run_starts_from_the_trunk_its_fingerprint_records(tmp_p
     assert not torch.equal(checkpoint["trunk.stages.0.0.0.weight"], start)
     with Journal.open(tmp_path / "j.sqlite") as journal:
         with pytest.raises(JournalError, match="ran with the pretrained trunk"):
-            journal.record_trunk(dict(recorded, sha256="0" * 64))
+            journal.record_input("trunk", dict(recorded, sha256="0" * 64), "pretrained trunk")
 
 
 def test_a_pretrained_run_resumes_exactly(tmp_path, one_torch_thread):

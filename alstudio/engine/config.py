@@ -6,7 +6,11 @@ Key names are a contract with saved experiments and later features: extend, neve
 from __future__ import annotations
 
 import difflib
+import logging
+import os
+import stat
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,14 +18,17 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .data.attributes import BACKGROUNDS, COLORS, DEFAULT_GROUPS
-from .data.fonts import canonical_family
+from .data.fonts import canonical_family, missing_glyph
 from .errors import ConfigError
+from .feasibility import check_every_cell, check_fits_in_memory
 from .paths import PRESETS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+log = logging.getLogger("alstudio.config")
 
 DEFAULT_PRESET = "minority-color"
 MAX_REPETITIONS = 100
@@ -32,15 +39,16 @@ STRATEGIES = (
 
 
 class _Section(BaseModel):
-    # strict: a TOML string "10" is not silently taken as the number 10.
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    # strict: a TOML string "10" is not silently taken as the number 10. No float may be nan or
+    # inf (TOML spells them nan and inf): no key means either, and both slip past range checks.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
 class DatasetConfig(_Section):
     classes: list[str] = Field(default_factory=lambda: ["a", "d"])
     sensitive_attribute: Literal["color", "font", "background"] = "color"
     groups: list[str] | None = None  # None: the attribute's default pair
-    fonts: list[str] = Field(default_factory=list)  # empty: every bundled family
+    fonts: list[str] = Field(default_factory=list)  # empty: the default mix (data.fonts.default_families)
     bias: Literal["none", "minority", "correlation"] = "minority"
     bias_strength: float = Field(0.9, ge=0.5, le=1.0)
     pool_size: int = Field(5000, ge=10, le=1_000_000)
@@ -56,6 +64,10 @@ class DatasetConfig(_Section):
         for c in classes:
             if len(c) != 1 or not c.isprintable() or c.isspace():
                 raise ValueError(f"must hold single visible characters, got {c!r}")
+            if unicodedata.category(c).startswith("M"):
+                raise ValueError(f"must hold characters that stand on their own, got U+{ord(c):04X} (a "
+                                 f"combining mark, {unicodedata.name(c, 'unnamed').lower()}, drawn on the "
+                                 "character before it or as nothing)")
         _no_duplicates(classes)
         return classes
 
@@ -90,6 +102,7 @@ class DatasetConfig(_Section):
         except ValueError as err:
             raise _field_error("dataset.groups", str(err)) from None
         object.__setattr__(self, "groups", groups)
+        _drawable(self.classes, "dataset.classes", *self.drawn_in())
         n_cells = len(self.classes) * len(groups)
         if self.test_size < n_cells:
             raise _field_error(
@@ -97,6 +110,12 @@ class DatasetConfig(_Section):
                 f"must be at least classes x groups ({n_cells}) so every group meets every class, "
                 f"got {self.test_size}")
         return self
+
+    def drawn_in(self) -> tuple[list[str] | None, str]:
+        """The font families the images are drawn in (None: the default mix) and the key choosing them."""
+        if self.sensitive_attribute == "font":
+            return list(self.groups), "dataset.groups"
+        return (list(self.fonts), "dataset.fonts") if self.fonts else (None, "")
 
 
 class ModelConfig(_Section):
@@ -120,6 +139,7 @@ class ModelConfig(_Section):
     def _source_classes(cls, classes: list[str]) -> list[str]:
         if classes:
             DatasetConfig._classes(classes)
+            _drawable(classes, "")  # the source task's images are drawn in the default mix
         return classes
 
 
@@ -298,6 +318,19 @@ def _font_family(value: str, key: str = "") -> str:
     return family
 
 
+def _drawable(classes: list[str], key: str, families: list[str] | None = None, chosen_by: str = "") -> None:
+    """Refuse a class that one of the fonts would draw as a box (or as nothing): no glyph for it."""
+    missing = missing_glyph(classes, families)
+    if missing is None:
+        return
+    family, char = missing
+    whose = f"the font {family!r} ({chosen_by})" if chosen_by else f"the bundled font {family!r}"
+    message = f"holds {char!r}, but {whose} has no glyph for it, so it would be drawn as a box"
+    if key:
+        raise _field_error(key, message)
+    raise ValueError(message)
+
+
 # ---- reading errors -----------------------------------------------------------------------------
 
 _TYPE_WORDS = {
@@ -338,6 +371,8 @@ def _describe(error: dict, known_keys: dict[str, list[str]]) -> str:
         return f"{key} must be one of {ctx['expected']}, got {got}"
     if kind in _TYPE_WORDS:
         return f"{key} must be {_TYPE_WORDS[kind]}, got {got}"
+    if kind == "finite_number":
+        return f"{key} must be a finite number, got {got}"
     if kind == "value_error":
         cause = ctx.get("error")
         if isinstance(cause, _FieldError):
@@ -354,15 +389,22 @@ def _known_keys() -> dict[str, list[str]]:
 
 
 def validate(data: dict[str, Any], source: str = "config") -> ExperimentConfig:
-    """Build a config from plain data; the first problem becomes one ConfigError sentence."""
+    """Build a config from plain data; the first problem becomes one ConfigError sentence.
+
+    A new config (anything but `as_saved` data) must also suit this machine and make sense as a
+    dataset: check_fits_in_memory and check_every_cell. A saved one is read as it was run, wherever."""
     try:
-        return ExperimentConfig.model_validate(data)
+        config = ExperimentConfig.model_validate(data)
     except ValidationError as err:
         errors = err.errors()
         message = _describe(errors[0], _known_keys())
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in {source})"
         raise ConfigError(message) from None
+    if not isinstance(data, _SavedConfigData):
+        check_fits_in_memory(config)
+        check_every_cell(config.dataset)
+    return config
 
 
 # Keys that came after experiments were first saved, with the value those experiments ran with: a
@@ -370,23 +412,58 @@ def validate(data: dict[str, Any], source: str = "config") -> ExperimentConfig:
 _BEFORE_THE_KEY = {("model", "init"): "scratch"}
 
 
+class _SavedConfigData(dict):
+    """Plain config data that alstudio saved with an experiment (see as_saved)."""
+
+
 def as_saved(data: dict[str, Any]) -> dict[str, Any]:
-    """A complete config alstudio saved (experiment.toml, a journal's copy), read as it was run."""
+    """A complete config alstudio saved (experiment.toml, a journal's copy), read as it was run: keys
+    it predates take the values it ran with, and validate() skips the checks for new configs (an
+    experiment run on a larger machine still opens here)."""
     for (section, key), value in _BEFORE_THE_KEY.items():
         data.setdefault(section, {}).setdefault(key, value)
-    return data
+    return _SavedConfigData(data)
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+MAX_CONFIG_BYTES = 1 << 20  # far above any real config; keeps /dev/zero or a stray huge file out
+
+
+def _read_config(path: Path) -> str:
+    """The text of a regular file of at most MAX_CONFIG_BYTES, read without ever blocking on a pipe."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.__class__.__name__})") from None
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise ConfigError(f"{path}: not a config file (a folder)")
+        if not stat.S_ISREG(kind):
+            raise ConfigError(f"{path}: not a config file (not a regular file)")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            blob = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.__class__.__name__})") from None
+    finally:
+        os.close(fd)
+    if len(blob) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: not a config file (larger than {MAX_CONFIG_BYTES >> 20} MiB)")
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.__class__.__name__})") from None
 
 
 def load(path: str | Path, saved: bool = False) -> ExperimentConfig:
     """Read a TOML file; keys it leaves out keep their defaults (or, for a config alstudio `saved`
     with an experiment, the values experiments had before those keys existed)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be read ({err.__class__.__name__})") from None
+    text = _read_config(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -175,6 +175,7 @@ class _Run:
         self.pool_groups = torch.from_numpy(dataset.pool.groups).to(self.device)
         self.checkpoints = Path(journal.path).parent / "checkpoints"
         self.n_classes, self.n_groups = len(dataset.class_names), len(dataset.group_names)
+        journal.record_input("dataset", {"sha256": dataset.content_hash()}, "dataset")
         self.trunk_state = self.pretrained_trunk()
         annotator.attach(journal, dataset)
 
@@ -184,7 +185,7 @@ class _Run:
             return None
         trunk = ensure_trunk(SourceTask.for_config(self.config), cancel=self.control.stop_event,
                              device=self.config.training.device)
-        self.journal.record_trunk(trunk.summary())
+        self.journal.record_input("trunk", trunk.summary(), "pretrained trunk")
         return trunk.state(self.device)
 
     # -- labels ----------------------------------------------------------------------------------

@@ -57,9 +57,9 @@ def collect_rows(experiment: Experiment) -> list[dict]:
     """One row per strategy, seed and evaluated cycle, from every journal that exists."""
     rows = []
     for spec in experiment.runs():
-        if not spec.journal_path.exists():
+        if Journal.is_unstarted(spec.journal_path):
             continue
-        with Journal.open(spec.journal_path) as journal:
+        with Journal.open(spec.journal_path, read_only=True) as journal:  # a report may read a read-only disk
             cycles = journal.cycles()
         rows.extend(metrics_row(spec.strategy, spec.index + 1, c["cycle"], c["n_labeled"], c["metrics"],
                                 experiment.config.dataset, c["train_seconds"], c["query_seconds"]) for c in cycles)

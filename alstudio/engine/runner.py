@@ -37,12 +37,14 @@ def prepare(config, progress: PreparationProgress | None = None, cancel: threadi
 
 
 def open_or_create_journal(experiment: Experiment, spec: RunSpec, check_same_thread: bool = True) -> Journal:
-    if spec.journal_path.exists():
+    if not Journal.is_unstarted(spec.journal_path):
         return Journal.open(spec.journal_path, check_same_thread=check_same_thread)
     spec.folder.mkdir(parents=True, exist_ok=True)
     config = experiment.run_config(spec.strategy)
+    # replace_unstarted: what a process killed while creating the journal left holds nothing yet.
     return Journal.create(spec.journal_path, config, spec.strategy, spec.seed,
-                          new_run_fingerprint(config, spec.seed), check_same_thread=check_same_thread)
+                          new_run_fingerprint(config, spec.seed), check_same_thread=check_same_thread,
+                          replace_unstarted=True)
 
 
 def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: RunControl | None = None,
@@ -72,10 +74,10 @@ def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: Run
 def unfinished_runs(experiment: Experiment) -> list[RunSpec]:
     pending = []
     for spec in experiment.runs():
-        if not spec.journal_path.exists():
+        if Journal.is_unstarted(spec.journal_path):
             pending.append(spec)
             continue
-        with Journal.open(spec.journal_path) as journal:
+        with Journal.open(spec.journal_path, read_only=True) as journal:
             if journal.status != "finished":
                 pending.append(spec)
     return pending
@@ -85,9 +87,9 @@ def samples_awaiting_labels(experiment: Experiment) -> int:
     """How many samples deferred runs (status 'waiting') hold for a person to label."""
     count = 0
     for spec in experiment.runs():
-        if not spec.journal_path.exists():
+        if Journal.is_unstarted(spec.journal_path):
             continue
-        with Journal.open(spec.journal_path) as journal:
+        with Journal.open(spec.journal_path, read_only=True) as journal:
             if journal.status == "waiting":
                 deferred = journal.events("awaiting labels")
                 labels = journal.labels()

@@ -6,6 +6,7 @@ random, so a 90/10 pool really is 90/10; only the order of the samples is random
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,20 @@ def pool_counts(dataset_config) -> np.ndarray:
     """[n_classes, n_groups] image counts of the pool a DatasetConfig describes (exactly what is generated)."""
     d = dataset_config
     return cell_counts(d.pool_size, group_shares(d.bias, d.bias_strength, len(d.classes), len(d.groups)))
+
+
+def balanced_test_counts(dataset_config) -> np.ndarray:
+    """[n_classes, n_groups] image counts of the (group-balanced) test set a DatasetConfig describes."""
+    d = dataset_config
+    return cell_counts(d.test_size, group_shares("none", 0.5, len(d.classes), len(d.groups)))
+
+
+def size_for_every_cell(shares: np.ndarray) -> int:
+    """A split size at which every cell with a positive share gets at least one image."""
+    smallest = shares[shares > 0].min()
+    # Each class gets at least floor(n / n_classes) images, and a cell whose exact share of those is
+    # at least 1 is never rounded down to 0.
+    return shares.shape[0] * math.ceil(1.0 / smallest - 1e-9)
 
 
 def plan_split(counts: np.ndarray, rng: np.random.Generator) -> SplitPlan:

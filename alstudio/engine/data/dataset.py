@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, fields
@@ -55,6 +56,15 @@ class SynbolsDataset:
 
     def counts(self, split: str) -> np.ndarray:
         return getattr(self, split).counts(len(self.class_names), len(self.group_names))
+
+    def content_hash(self) -> str:
+        """sha256 of what a run sees (images, classes, groups and names), whatever made them: a
+        resumed run checks it gets the same dataset, across alstudio versions that render alike."""
+        digest = hashlib.sha256(json.dumps([self.class_names, self.group_names, self.sensitive_attribute]).encode())
+        for split in (self.pool, self.test):
+            for array in (split.images, split.classes, split.groups):
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
     def save(self, path: str | Path, meta: dict | None = None) -> None:
         """Write an uncompressed .npz (fast to load); atomically, so no reader sees half a file."""

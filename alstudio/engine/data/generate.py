@@ -13,7 +13,7 @@ import numpy as np
 
 from .bias import SplitPlan, plan_dataset
 from .dataset import SPLIT_FIELDS, Split, SynbolsDataset
-from .fonts import bundled_families
+from .fonts import bundled_families, default_families
 from .render import Recipe, prepare_worker, render_chunk
 
 ProgressCallback = Callable[[int, int], None]
@@ -42,7 +42,7 @@ def _init_pool_worker() -> None:
 
 
 def recipe_for(dataset_config) -> Recipe:
-    fonts = dataset_config.fonts or list(bundled_families())
+    fonts = dataset_config.fonts or list(default_families(dataset_config.classes, bundled_families()))
     return Recipe(
         characters=tuple(dataset_config.classes),
         sensitive_attribute=dataset_config.sensitive_attribute,

@@ -106,3 +106,17 @@ def render_chunk(recipe: Recipe, classes: np.ndarray, groups: np.ndarray, seeds:
         out.bold[i] = bool(symbol.is_bold)
         out.slant[i] = bool(symbol.is_slant)
     return out
+
+
+def render_glyph(family: str, char: str, resolution: int = 32, bold: bool = False) -> np.ndarray:
+    """`char` in `family` as synbols draws it, with every random attribute held still: upright,
+    centred, filling the image's larger side, white on black, no noise. uint8 [resolution, resolution].
+    Not thread-safe (see generate.RENDER_LOCK)."""
+    prepare_worker()
+    drawing, generate, utils = _synbols()
+    sampler = generate.basic_attribute_sampler(
+        alphabet=utils.Alphabet("alstudio", [family], [char]), char=char, font=family,
+        background=drawing.NoPattern(), foreground=drawing.SolidColor((1.0, 1.0, 1.0)),
+        is_slant=False, is_bold=bold, rotation=0.0, scale=1.0, translation=(0.0, 0.0),
+        inverse_color=False, max_contrast=False, pixel_noise_scale=0.0, resolution=(resolution, resolution))
+    return np.ascontiguousarray(sampler(0).make_image()[..., 0])
