@@ -458,3 +458,17 @@ def test_a_read_only_journal_reads_a_journal_another_process_is_writing(tmp_path
             assert len(reader.labels()) == 11  # a live reader, not a snapshot
     finally:
         writer.close()
+
+
+def test_a_results_file_on_a_full_disk_is_one_sentence(tmp_path, monkeypatch):
+    import errno
+
+    from alstudio.engine.experiment import write_json
+    from alstudio.engine.storage_errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("builtins.open", full)
+    with pytest.raises(StorageError, match=r"summary.json cannot be written: the disk is full\.$"):
+        write_json(tmp_path / "summary.json", {"a": 1})

@@ -25,6 +25,7 @@ from .. import __version__
 from . import config as configs
 from .errors import UserInputError
 from .folder_lock import LOCK_NAME, FolderLock
+from .storage_errors import write_failure
 from .strategies import STRATEGIES
 
 OWN_FILES = ("experiment.toml", "experiment.json", "metrics.csv", "summary.json", "report.png")
@@ -251,9 +252,13 @@ def json_text(data) -> str:
 def write_text_atomically(path: Path, text: str) -> None:
     """A reader (or a process killed part-way) never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            handle.write(text)
+        tmp.replace(path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise write_failure(err, path) from None
 
 
 def write_json(path: Path, data) -> None:

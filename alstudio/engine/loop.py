@@ -27,6 +27,7 @@ from .journal import Journal, fingerprint
 from .metrics import classification_metrics, labelled_composition
 from .models import ActiveModel, build_model
 from .models.pretrained import SourceTask, ensure_trunk
+from .storage_errors import write_failure
 from .strategies import ScoringContext, get_strategy
 from .training import (
     Stopped,
@@ -223,8 +224,12 @@ class _Run:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_path(cycle)
         tmp = path.with_suffix(".partial")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(path)
+        try:
+            torch.save(model.state_dict(), tmp)
+            tmp.replace(path)
+        except (OSError, RuntimeError) as err:  # torch reports a short write as a RuntimeError
+            tmp.unlink(missing_ok=True)
+            raise write_failure(err, path) from None
         # Resume needs this cycle's model and, for a warm start, the previous one: keep two.
         old = self.checkpoint_path(cycle - 2)
         if old.exists():

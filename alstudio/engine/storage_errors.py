@@ -14,6 +14,8 @@ import sqlite3
 from contextlib import suppress
 from pathlib import Path
 
+from .errors import UserInputError
+
 _LOW_ON_SPACE = 1 << 20  # bytes free below which a failed write is put down to a full disk
 
 # SQLite's primary result codes (the low byte of an extended code).
@@ -102,3 +104,17 @@ def unwritable(path: Path) -> str | None:
     if not sidecars_writable and not os.access(path.parent, os.W_OK):
         return PERMISSION_DENIED
     return None
+
+
+class StorageError(UserInputError):
+    """A file alstudio writes (a checkpoint, the results) could not be written: the disk, not a bug."""
+
+
+def write_failure(err: Exception, path: Path) -> StorageError:
+    """The error to raise when writing `path` failed with `err` (an OSError, or a library's own error
+    for a short write): one sentence with the cause."""
+    path = Path(path)
+    cause = storage_cause(err, None, path) if isinstance(err, OSError) else folder_cause(path)
+    if cause is None:
+        cause = " ".join(str(getattr(err, "strerror", None) or err).split())
+    return StorageError(f"{path} cannot be written: {cause}.")
