@@ -158,8 +158,10 @@ def _paired_difference(difference: dict) -> str:
 
 def _drive(experiment) -> int:
     from .engine.loop import AwaitingLabels, CycleResult, Failed, Finished, Progress
+    from .engine.metrics import FAIRNESS_METRICS, HEADLINE_FAIRNESS_METRIC
     from .engine.results import shows_interval, summarize, write_results
     from .engine.runner import run_experiment
+    from .engine.strategies import baseline
     from .textprogress import ProgressBar
 
     dataset = _prepare(experiment.config)
@@ -179,9 +181,10 @@ def _drive(experiment) -> int:
             elif isinstance(event, CycleResult):
                 m = event.metrics
                 bar.close()
+                gaps = "  ".join(f"{metric.short} {_format_metric(m.get(name, float('nan')))}"
+                                 for name, metric in FAIRNESS_METRICS.items())
                 print(f"{spec.label:>22}  cycle {event.cycle:>3}  labels {event.n_labeled:>5}  "
-                      f"accuracy {_format_metric(m['accuracy'])}  accuracy gap {_format_metric(m['accuracy_gap'])}  "
-                      f"PPV gap {_format_metric(m['ppv_gap'])}")
+                      f"accuracy {_format_metric(m['accuracy'])}  {gaps}")
             elif isinstance(event, Failed):
                 bar.close()
                 print(f"alstudio: error: {spec.label} failed: {event.message}", file=sys.stderr)
@@ -199,16 +202,18 @@ def _drive(experiment) -> int:
         bar.close()
     rows = write_results(experiment)
     summary = summarize(rows)
+    headline = FAIRNESS_METRICS[HEADLINE_FAIRNESS_METRIC]
     for strategy, entry in summary.items():
-        acc, aulc, gap = entry["final_accuracy"], entry["aulc_accuracy"], entry["final_ppv_gap"]
+        acc, aulc, gap = entry["final_accuracy"], entry["aulc_accuracy"], entry[f"final_{headline.name}"]
         spread = "mean [95 % CI]" if shows_interval(entry["seeds"]) else "mean ± std"
         print(f"{strategy:>18}: final accuracy {_over_seeds(acc)}, area under curve {_over_seeds(aulc)}, "
-              f"final PPV gap {_over_seeds(gap)} ({entry['seeds']} seeds, {spread})")
+              f"final {headline.short} {_over_seeds(gap)} ({entry['seeds']} seeds, {spread})")
+    versus = baseline()
     for strategy, entry in summary.items():
-        paired = entry.get("versus", {}).get("random")
+        paired = entry.get("versus", {}).get(versus)
         if paired:
             n = paired["final_accuracy"]["n"]
-            print(f"{strategy + ' - random':>18}: final accuracy {_paired_difference(paired['final_accuracy'])}; "
+            print(f"{strategy + ' - ' + versus:>18}: final accuracy {_paired_difference(paired['final_accuracy'])}; "
                   f"area under curve {_paired_difference(paired['aulc_accuracy'])} "
                   f"({n} paired seed{'s' if n != 1 else ''})")
     print(f"wrote {experiment.folder / 'metrics.csv'} and {experiment.folder / 'summary.json'}")
@@ -220,6 +225,7 @@ def _drive(experiment) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
+    from .engine.models import check_architecture_serves
     from .engine.training import pick_device
 
     config = _config_from(args)
@@ -240,12 +246,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         strategies = [s.strip() for s in args.strategies.split(",")]
         if not all(strategies):
             raise UserInputError(f"--strategies: give strategy names separated by commas, got {args.strategies!r}")
-    if "learning_loss" in strategies:
-        from .engine.models.trunks import TRUNKS
-
-        if not TRUNKS[config.model.architecture]().map_channels:
-            raise UserInputError(f"--strategies learning_loss needs feature maps, which model.architecture "
-                                 f"{config.model.architecture!r} does not give")
+    check_architecture_serves(config.model.architecture, strategies)
     seeds = config.active.repetitions if args.seeds is None else args.seeds
     pick_device(config.training.device)  # before any folder is made
     experiment = Experiment.create(args.out, config, strategies, seeds, force=args.force,

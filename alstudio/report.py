@@ -13,15 +13,11 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from .engine.data.bias import bias_kind
 from .engine.errors import UserInputError
 from .engine.experiment import Experiment
+from .engine.metrics import FAIRNESS_METRICS, HEADLINE_FAIRNESS_METRIC
 from .engine.results import collect_rows, compared_curves, curves, experiment_labels, pool_minority_share
-
-_MINORITY_WORDS = {
-    "minority": "the minority group(s)",
-    "correlation": "bias-conflicting cells (class not paired with its group)",
-    "none": "no minority (unbiased pool)",
-}
 
 
 def _rows_of(folder: str | Path) -> tuple[Experiment, list[dict]]:
@@ -68,10 +64,18 @@ def _share_plot(dataset, colors=None):
     from .gui.plots import CurvePlot
 
     base_rate = pool_minority_share(dataset)
-    share = CurvePlot("What they acquire ({band})", f"labelled share in {_MINORITY_WORDS[dataset.bias]}",
+    share = CurvePlot("What they acquire ({band})", f"labelled share in {bias_kind(dataset).minority_words}",
                       colors=colors)
     share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
     return share
+
+
+def _fairness_plot(colors=None):
+    """An empty plot of the headline fairness metric, named as the registry names it."""
+    from .gui.plots import CurvePlot
+
+    metric = FAIRNESS_METRICS[HEADLINE_FAIRNESS_METRIC]
+    return CurvePlot(f"{metric.title} ({{band}})", f"{metric.axis_label} ({metric.direction})", colors=colors)
 
 
 def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
@@ -79,8 +83,8 @@ def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
 
     accuracy = CurvePlot("Learning curve ({band})", "test accuracy")
     accuracy.set_curves(curves(rows, "accuracy"))
-    parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)")
-    parity.set_curves(curves(rows, "ppv_gap"))
+    parity = _fairness_plot()
+    parity.set_curves(curves(rows, HEADLINE_FAIRNESS_METRIC))
     share = _share_plot(experiment.config.dataset)
     share.set_curves(curves(rows, "labeled_share_minority_cells"))
     return [accuracy, parity, share]
@@ -106,14 +110,13 @@ def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
         by_people.setLabel("bottom", "labels from people (initial labels included)")
         by_people.set_curves(compared_curves(named, "accuracy", x="people_labels"))
         plots.append(by_people)
-    if any(experiment.config.dataset.bias != "none" for experiment in experiments):
-        parity = CurvePlot("Predictive-parity gap ({band})", "PPV gap, mean over classes (lower is fairer)",
-                           colors=colors)
-        parity.set_curves(compared_curves(named, "ppv_gap"))
+    if any(bias_kind(experiment.config.dataset).biased for experiment in experiments):
+        parity = _fairness_plot(colors)
+        parity.set_curves(compared_curves(named, HEADLINE_FAIRNESS_METRIC))
         plots.append(parity)
     datasets = {experiment.config.dataset.model_dump_json() for experiment in experiments}
     dataset = experiments[0].config.dataset
-    if len(datasets) == 1 and dataset.bias != "none":
+    if len(datasets) == 1 and bias_kind(dataset).biased:
         share = _share_plot(dataset, colors)
         share.set_curves(compared_curves(named, "labeled_share_minority_cells"))
         plots.append(share)

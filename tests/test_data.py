@@ -6,9 +6,10 @@ from conftest import small_dataset_config
 
 from alstudio.engine.data import GenerationCancelled, generate_dataset
 from alstudio.engine.data.bias import (
+    BIAS_KINDS,
+    BiasSpec,
     balanced_test_counts,
     cell_counts,
-    group_shares,
     largest_remainder,
     pool_counts,
     size_for_every_cell,
@@ -22,8 +23,8 @@ ATTRIBUTES = {
 }
 
 
-def _expected_pool_share(bias, strength, n_classes, n_groups):
-    return group_shares(bias, strength, n_classes, n_groups)
+def _shares(bias, strength, n_classes, n_groups):
+    return BIAS_KINDS[bias].shares(BiasSpec(bias, strength, n_classes, n_groups))
 
 
 @pytest.mark.parametrize("attribute", list(ATTRIBUTES))
@@ -41,7 +42,7 @@ def test_class_and_group_proportions_follow_the_config(attribute, bias, strength
         images = getattr(data, split).images
         assert images.shape == (size, 32, 32, 3) and images.dtype == np.uint8
     pool_given_class = data.counts("pool") / data.counts("pool").sum(axis=1, keepdims=True)
-    expected = _expected_pool_share(bias, strength, n_classes, n_groups)
+    expected = _shares(bias, strength, n_classes, n_groups)
     # 60 images per class: exact quotas land within one image of the target share.
     assert np.allclose(pool_given_class, expected, atol=1 / 60 + 1e-9)
     test_given_class = data.counts("test") / data.counts("test").sum(axis=1, keepdims=True)
@@ -52,12 +53,12 @@ def test_class_and_group_proportions_follow_the_config(attribute, bias, strength
 
 
 def test_minority_pool_makes_the_first_group_the_majority_in_every_class():
-    counts = cell_counts(5000, group_shares("minority", 0.9, 2, 2))
+    counts = cell_counts(5000, _shares("minority", 0.9, 2, 2))
     assert counts.tolist() == [[2250, 250], [2250, 250]]
 
 
 def test_correlation_pairs_group_k_with_class_k_modulo_groups():
-    shares = group_shares("correlation", 0.8, 4, 2)
+    shares = _shares("correlation", 0.8, 4, 2)
     assert np.allclose(shares, [[0.8, 0.2], [0.2, 0.8], [0.8, 0.2], [0.2, 0.8]])
 
 
@@ -70,7 +71,7 @@ def test_largest_remainder_keeps_the_total():
     ("minority", 0.9, 2, 2), ("minority", 0.99, 3, 4), ("correlation", 0.97, 5, 3), ("none", 0.5, 4, 6),
     ("minority", 0.7, 10, 2)])
 def test_size_for_every_cell_gives_every_wanted_cell_an_image(bias, strength, n_classes, n_groups):
-    shares = group_shares(bias, strength, n_classes, n_groups)
+    shares = _shares(bias, strength, n_classes, n_groups)
     enough = size_for_every_cell(shares)
     for n in range(enough, enough + 3 * n_classes):
         assert cell_counts(n, shares).min() >= 1, n

@@ -1,3 +1,4 @@
+import html
 import threading
 import time
 
@@ -322,7 +323,11 @@ def test_strategies_are_exactly_the_configs(qtbot):
     strategies = panel.findChild(QListWidget, "strategyList")
     assert strategies.count() == len(STRATEGIES)
     assert _checked(strategies) == ["margin"] == panel.strategies()
-    assert {strategies.item(row).toolTip() for row in range(strategies.count())} == set(STRATEGIES)
+    assert {strategies.item(row).data(Qt.ItemDataRole.UserRole) for row in range(strategies.count())} == set(STRATEGIES)
+    for row in range(strategies.count()):  # the tooltip: the config's name and the registry's description
+        name = strategies.item(row).data(Qt.ItemDataRole.UserRole)
+        assert f"<b>{name}</b>" in strategies.item(row).toolTip()
+        assert html.escape(STRATEGIES[name].description) in strategies.item(row).toolTip()
     # A config listing several runs them in its own order, each as often as it says.
     panel.set_config(configs.validate({"active": {"strategies": ["bald", "random", "coreset"], "repetitions": 3}}))
     assert panel.strategies() == ["bald", "random", "coreset"] and panel.seeds() == 3

@@ -1,15 +1,17 @@
 """Query strategies: the registry, the shared scoring context and each strategy's picks."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from alstudio.engine import config, training
-from alstudio.engine.errors import UserInputError
+from alstudio.engine.errors import ConfigError, UserInputError
 from alstudio.engine.models import build_model
-from alstudio.engine.strategies import STRATEGIES, ScoringContext, get_strategy, heuristics
+from alstudio.engine.strategies import STRATEGIES, ScoringContext, Strategy, baseline, get_strategy, heuristics
 
 N_CANDIDATES, N_LABELLED, K = 40, 10, 5
 # Uneven sensitive groups: candidates 3, 10, 17, ... (6 of 40) are group 1, the rest group 0.
@@ -56,6 +58,99 @@ def test_registry_matches_the_config_names():
         assert isinstance(strategy, cls) and strategy.name == name and strategy.title
 
 
+def test_config_and_the_registry_load_without_torch():
+    # Config validation reads the registry's names; loading a config must not pay for importing torch.
+    code = ("import sys, alstudio.engine.config, alstudio.engine.experiment, alstudio.engine.strategies as s\n"
+            "assert len(s.STRATEGIES) > 1\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "s.ScoringContext\n"  # the one torch-backed name, loaded on first use
+            "assert 'torch' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_strategy_states_its_facts_consistently():
+    assert [name for name, cls in STRATEGIES.items() if cls.is_baseline] == [baseline()] == ["random"]
+    for name, cls in STRATEGIES.items():
+        assert cls.name == name and cls.title and cls.description, name
+        if cls.explains:  # an explanation column is a score a person can read on its own
+            assert cls.score_is_informative, name
+        if cls.needs_loss_module:  # the LL4AL module reads the trunk's intermediate maps
+            assert cls.needs_feature_maps, name
+
+
+def test_the_model_has_a_loss_module_exactly_when_its_strategy_needs_one():
+    for name, cls in STRATEGIES.items():
+        assert (_model(strategy=name).loss_module is not None) == cls.needs_loss_module, name
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_a_strategy_samples_the_head_exactly_when_it_says_so(name, images):
+    # needs_mc_samples is read by people and the workbench: it must be what select() does.
+    ctx = _context(_model(strategy=name), images)
+    get_strategy(name).select(ctx, K)
+    assert ("mc_probs" in ctx.__dict__) == STRATEGIES[name].needs_mc_samples
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_only_strategies_that_need_a_loss_module_fail_without_one(name, images):
+    ctx = _context(_model(strategy="random"), images)
+    if STRATEGIES[name].needs_loss_module:
+        with pytest.raises(UserInputError, match=name):
+            get_strategy(name).select(ctx, K)
+    else:
+        assert len(get_strategy(name).select(ctx, K)[0]) == K
+
+
+@pytest.fixture
+def defined_here():
+    """Strategies a test defines leave the registry when it ends, so no other test sees them."""
+    before = set(STRATEGIES)
+    yield
+    for name in set(STRATEGIES) - before:
+        del STRATEGIES[name]
+
+
+def test_a_new_subclass_registers_itself_and_config_accepts_its_name(defined_here, model, images):
+    from alstudio.engine.experiment import Manifest
+    from alstudio.engine.loop import explaining_strategies
+
+    with pytest.raises(ConfigError, match="lowest_index"):
+        config.validate({"active": {"strategy": "lowest_index"}})
+
+    class LowestIndex(Strategy):
+        name, title = "lowest_index", "Lowest index"
+        description = "The first candidates in pool order: a strategy defined by a test."
+        explains = True
+
+        def scores(self, ctx):
+            return -np.arange(ctx.size, dtype=np.float64)
+
+    assert STRATEGIES["lowest_index"] is LowestIndex and list(STRATEGIES)[-1] == "lowest_index"
+    assert config.validate({"active": {"strategy": "lowest_index"}}).active.strategy == "lowest_index"
+    compared = config.validate({"active": {"strategies": ["random", "lowest_index"]}}).active
+    assert compared.run_strategies() == ["random", "lowest_index"]
+    assert Manifest(strategies=["lowest_index"], seeds=1).strategies == ["lowest_index"]
+    assert get_strategy("lowest_index").select(_context(model, images), K)[0].tolist() == list(range(K))
+    assert "lowest_index" in explaining_strategies(model)
+    assert build_model(config.validate({"active": {"strategy": "lowest_index"}}), 3, 2).loss_module is None
+
+
+def test_a_strategy_missing_a_fact_or_reusing_a_name_fails_where_it_is_defined(defined_here):
+    with pytest.raises(TypeError, match="needs a title and a description"):
+        type("Untitled", (Strategy,), {"name": "untitled", "title": "Untitled"})
+    with pytest.raises(TypeError, match="is taken by .*Bald"):
+        type("AnotherBald", (Strategy,), {"name": "bald", "title": "BALD again", "description": "A copy."})
+    with pytest.raises(TypeError, match="lowercase"):  # it names run folders: runs/<name>-seed1
+        type("Spaced", (Strategy,), {"name": "my strategy", "title": "Spaced", "description": "Spaces."})
+    assert "untitled" not in STRATEGIES and STRATEGIES["bald"].title == "BALD (MC dropout)"
+
+    class Tweaked(STRATEGIES["bald"]):  # no name of its own: a variant, not a new strategy
+        pass
+
+    assert STRATEGIES["bald"] is not Tweaked
+
+
 def test_the_fairness_baselines_are_valid_config_names():
     names = ["balanced_bald", "balanced_random", "representative_bald"]
     for name in names:
@@ -76,6 +171,7 @@ def test_unknown_strategy_lists_the_valid_names():
 
 @pytest.mark.parametrize("name", sorted(config.STRATEGIES))
 def test_every_strategy_picks_k_distinct_candidates_with_finite_scores(name, model, images):
+    assert STRATEGIES[name].title and STRATEGIES[name].description
     chosen, scores = get_strategy(name).select(_context(model, images), K)
     chosen, scores = np.asarray(chosen), np.asarray(scores)
     assert chosen.shape == (K,) and np.issubdtype(chosen.dtype, np.integer)

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .data.bias import balanced_test_counts, group_shares, pool_counts, size_for_every_cell
+from .data.bias import balanced_test_counts, pool_counts, pool_shares, size_for_every_cell
 from .errors import ConfigError
 
 log = logging.getLogger("alstudio.config")
@@ -82,9 +82,9 @@ def check_every_cell(dataset) -> None:
     """Refuse a pool (or test set) so small for its bias that a class x group cell the bias gives a
     share gets no image at all; warn (once per process) about cells with fewer than two."""
     classes, groups = dataset.classes, dataset.groups
-    pool_shares = group_shares(dataset.bias, dataset.bias_strength, len(classes), len(groups))
-    splits = (("dataset.pool_size", dataset.pool_size, "", pool_shares, pool_counts(dataset)),
-              ("dataset.test_size", dataset.test_size, "test ", np.full_like(pool_shares, 1 / len(groups)),
+    wanted_shares = pool_shares(dataset)
+    splits = (("dataset.pool_size", dataset.pool_size, "", wanted_shares, pool_counts(dataset)),
+              ("dataset.test_size", dataset.test_size, "test ", np.full_like(wanted_shares, 1 / len(groups)),
                balanced_test_counts(dataset)))
     for key, size, kind, shares, counts in splits:
         wanted = shares > 0  # strength 1.0 leaves cells empty on purpose

@@ -28,7 +28,8 @@ from .metrics import classification_metrics, labelled_composition
 from .models import ActiveModel, build_model
 from .models.pretrained import SourceTask, ensure_trunk
 from .storage_errors import write_failure
-from .strategies import ScoringContext, get_strategy
+from .strategies import STRATEGIES, get_strategy
+from .strategies.context import ScoringContext
 from .training import (
     Stopped,
     device_description,
@@ -149,11 +150,9 @@ class RunControl:
 
 
 def explaining_strategies(model: ActiveModel) -> dict:
-    """Strategies whose per-sample score means something on its own (not random or sampled)."""
-    names = ["entropy", "least_confidence", "margin", "bald", "coreset"]
-    if model.loss_module is not None:
-        names.append("learning_loss")
-    return {name: get_strategy(name) for name in names}
+    """The strategies that explain (a per-sample score that means something on its own) and this model can score."""
+    return {name: cls() for name, cls in STRATEGIES.items()
+            if cls.explains and (model.loss_module is not None or not cls.needs_loss_module)}
 
 
 def derive_seed(*parts: int) -> int:

@@ -15,12 +15,10 @@ from .data.bias import minority_cells, pool_counts
 from .experiment import Experiment, json_text, write_json, write_text_atomically
 from .journal import Journal
 from .loop import LABEL_SOURCES
-from .metrics import area_under_curve
+from .metrics import FAIRNESS_METRICS, area_under_curve, fairness_metrics_headline_first
 from .stats import mean_interval, paired_difference
+from .strategies import baseline
 
-FAIRNESS_COLUMNS = ("accuracy_gap", "ppv_gap", "eo_diff", "dp_diff")
-# The summary's metrics compared pair by pair between strategies (b - a over the seeds both ran).
-PAIRED_METRICS = ("final_accuracy", "aulc_accuracy", "final_ppv_gap", "final_accuracy_gap")
 # From this many seeds on, curves and summaries show the 95 % CI of the mean; below it ± std: over 2
 # seeds the t-interval is about 9 std wide (t = 12.7 with one degree of freedom), which says nothing.
 CI_MIN_SEEDS = 3
@@ -30,9 +28,10 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
                 train_seconds: float | None = None, query_seconds: float | None = None) -> dict:
     """One metrics.csv row from a cycle's metrics (as the loop reports and the journal stores them)."""
     d = dataset_config
-    minority = minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))
+    minority = minority_cells(d)
     row = {"strategy": strategy, "seed": seed, "cycle": cycle, "n_labeled": n_labeled, "accuracy": metrics["accuracy"]}
-    row.update({name: metrics[name] for name in FAIRNESS_COLUMNS})
+    # a journal written before a metric was added lacks it: its cycles are not measured, not unfair
+    row.update({name: metrics.get(name, math.nan) for name in FAIRNESS_METRICS})
     row.update({f"accuracy_{g}": v for g, v in zip(d.groups, metrics["accuracy_per_group"])})
     row.update({f"labeled_share_{g}": v for g, v in zip(d.groups, metrics["labelled_share"])})
     counts = np.asarray(metrics["labelled_count"], dtype=float)
@@ -68,9 +67,8 @@ def collect_rows(experiment: Experiment) -> list[dict]:
 
 def pool_minority_share(dataset_config) -> float:
     """The pool's base rate of minority cells, to compare what strategies acquire against."""
-    d = dataset_config
-    counts = pool_counts(d)
-    return float(counts[minority_cells(d.bias, d.bias_strength, len(d.classes), len(d.groups))].sum() / counts.sum())
+    counts = pool_counts(dataset_config)
+    return float(counts[minority_cells(dataset_config)].sum() / counts.sum())
 
 
 def metrics_csv_text(rows: list[dict]) -> str:
@@ -113,17 +111,23 @@ def final_per_seed(rows: list[dict]) -> dict[int, dict]:
         final = max(seed_rows, key=lambda r: r["cycle"])
         aulc = area_under_curve([r["n_labeled"] for r in seed_rows], [r["accuracy"] for r in seed_rows])
         out[seed] = {"cycle": final["cycle"], "final_accuracy": final["accuracy"], "aulc_accuracy": aulc,
-                     **{f"final_{name}": final[name] for name in FAIRNESS_COLUMNS}, "row": final}
+                     **{f"final_{name}": final.get(name, math.nan) for name in FAIRNESS_METRICS}, "row": final}
     return out
+
+
+def paired_metrics() -> tuple[str, ...]:
+    """The summary's metrics compared pair by pair between strategies (b - a over the seeds both ran)."""
+    return ("final_accuracy", "aulc_accuracy",
+            *(f"final_{m.name}" for m in fairness_metrics_headline_first() if m.paired))
 
 
 def compared_pairs(strategies: list[str]) -> list[tuple[str, str]]:
     """(first, second) for every pair, compared as second - first: in the experiment's order, except
-    that a strategy is always compared against random (random is the baseline)."""
+    that a strategy is always compared against the baseline (random: strategies.baseline)."""
     pairs = []
     for i, first in enumerate(strategies):
         for second in strategies[i + 1:]:
-            pairs.append((second, first) if second == "random" else (first, second))
+            pairs.append((second, first) if second == baseline() else (first, second))
     return pairs
 
 
@@ -135,7 +139,7 @@ def _paired(finals_a: dict[int, dict], finals_b: dict[int, dict]) -> dict | None
     if not seeds:
         return None
     entry: dict = {"seeds": seeds}
-    for metric in PAIRED_METRICS:
+    for metric in paired_metrics():
         entry[metric] = paired_difference([finals_a[s][metric] for s in seeds],
                                           [finals_b[s][metric] for s in seeds]).as_dict()
     return entry
@@ -144,7 +148,7 @@ def _paired(finals_a: dict[int, dict], finals_b: dict[int, dict]) -> dict | None
 def summarize(rows: list[dict]) -> dict:
     """Per strategy: mean, std and 95 % CI over seeds of the final accuracy, the area under the learning
     curve (accuracy vs labels, normalised) and the final fairness gaps; and under "versus", per other
-    strategy it shares seeds with, the paired difference (this one minus the other) of PAIRED_METRICS
+    strategy it shares seeds with, the paired difference (this one minus the other) of paired_metrics()
     with its 95 % CI and paired t-test p-value (see compared_pairs for which way round)."""
     summary = {}
     finals: dict[str, dict[int, dict]] = {}
@@ -154,7 +158,7 @@ def summarize(rows: list[dict]) -> dict:
         entry = {"seeds": len(per_seed), "final_n_labeled": int(max(f["row"]["n_labeled"] for f in per_seed)),
                  "final_accuracy": _mean_std([f["final_accuracy"] for f in per_seed]),
                  "aulc_accuracy": _mean_std([f["aulc_accuracy"] for f in per_seed])}
-        for name in FAIRNESS_COLUMNS:
+        for name in FAIRNESS_METRICS:
             entry[f"final_{name}"] = _mean_std([f[f"final_{name}"] for f in per_seed])
         summary[strategy] = entry
     for first, second in compared_pairs(list(finals)):

@@ -123,9 +123,7 @@ def generate_dataset(dataset_config, progress: ProgressCallback | None = None,
                      cancel: threading.Event | None = None, workers: int | None = None) -> SynbolsDataset:
     """Render the pool and the test set that `dataset_config` (a DatasetConfig) describes."""
     recipe = recipe_for(dataset_config)
-    pool_plan, test_plan = plan_dataset(
-        dataset_config.bias, dataset_config.bias_strength, len(recipe.characters), len(recipe.groups),
-        dataset_config.pool_size, dataset_config.test_size, dataset_config.seed)
+    pool_plan, test_plan = plan_dataset(dataset_config)
     pool, test = render_plans(recipe, [pool_plan, test_plan], progress, cancel, workers)
     font_names = recipe.groups if recipe.sensitive_attribute == "font" else recipe.fonts
     if recipe.sensitive_attribute == "font":

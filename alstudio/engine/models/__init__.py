@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
+from ..errors import UserInputError
+from ..strategies import STRATEGIES
 from .heads import GroupAdversary, MCDropoutClassifier, reverse_gradient
 from .loss_prediction import LossPredictionModule
 from .trunks import TRUNKS
@@ -32,8 +36,17 @@ def build_model(config, n_classes: int, n_groups: int) -> ActiveModel:
     return ActiveModel(
         config.model.architecture, n_classes, n_groups, config.model.dropout,
         adversary=config.training.grad_lambda > 0,
-        loss_prediction=config.active.strategy == "learning_loss",
+        loss_prediction=STRATEGIES[config.active.strategy].needs_loss_module,
     )
 
 
-__all__ = ["ActiveModel", "build_model", "reverse_gradient"]
+def check_architecture_serves(architecture: str, strategies: Iterable[str]) -> None:
+    """Refuses, in one sentence, a strategy whose needs the architecture does not meet (unknown names pass:
+    the caller reports those)."""
+    needing = [name for name in strategies if name in STRATEGIES and STRATEGIES[name].needs_feature_maps]
+    if needing and not TRUNKS[architecture]().map_channels:  # a trunk is built only when it matters
+        raise UserInputError(f"strategy {needing[0]!r} needs feature maps, which model.architecture "
+                             f"{architecture!r} does not give")
+
+
+__all__ = ["ActiveModel", "build_model", "check_architecture_serves", "reverse_gradient"]

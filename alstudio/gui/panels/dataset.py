@@ -24,17 +24,13 @@ from PySide6.QtWidgets import (
 
 from ...engine.config import DatasetConfig, ExperimentConfig, validate
 from ...engine.data.attributes import BACKGROUNDS, COLORS, DEFAULT_GROUPS
+from ...engine.data.bias import BIAS_KINDS
 from ...engine.data.fonts import bundled_families
 from ...engine.errors import ConfigError
 from ..images import FittedImage, to_pixmap
 from ..preview_loader import PREVIEW_POOL_SIZE, PreviewLoader
 from . import SetupPanel, describe, field_bounds, float_spin, form_layout, hint_label, int_spin
 
-BIASES = {
-    "none": ("None", "Groups are uniform and independent of the class"),
-    "minority": ("Minority", "The first group makes up most of the pool, independently of the class"),
-    "correlation": ("Correlation", "Group k goes with class k: the attribute is a shortcut to the class"),
-}
 ATTRIBUTES = {"color": "Glyph colour", "font": "Font", "background": "Background"}
 PREVIEW_DELAY_MS = 300  # wait for a pause in the edits before rendering a new preview
 _VALUE = Qt.ItemDataRole.UserRole
@@ -55,40 +51,11 @@ def parse_classes(text: str) -> list[str]:
     return [c for c in text if not c.isspace()]
 
 
-def group_roles(bias: str, classes: list[str], n_groups: int) -> list[str]:
-    """A short tag per group saying what the bias makes of it."""
-    if bias == "minority":
-        return ["majority"] + ["minority"] * (n_groups - 1)
-    if bias == "correlation":
-        tags = []
-        for k in range(n_groups):
-            paired = [c for i, c in enumerate(classes) if i % n_groups == k]
-            tags.append(f"with {', '.join(paired)}" if paired else "minority")
-        return tags
-    return [""] * n_groups
-
-
 def bias_summary(bias: str, strength: float, groups: list[str], classes: list[str]) -> str:
-    """What the bias does to the pool, in words; the strength at which it does nothing says so."""
+    """What the bias does to the pool, in words (the kind's own); the strength at which it does nothing says so."""
     if len(groups) < 2:
         return "Check at least two groups."
-    even = abs(strength - 1 / len(groups)) < 1e-9  # every group as common as the others
-    if bias == "minority":
-        if even:
-            return f"At {strength:.2f} the groups are equally common: no group is a minority."
-        return (f"{groups[0]} makes up {strength:.0%} of the pool; {', '.join(groups[1:])} share the rest. "
-                "The class does not depend on the group.")
-    if bias == "correlation":
-        if even:
-            return f"At {strength:.2f} every class comes equally often in every group: no correlation."
-        pairs = [f"{c} {groups[i % len(groups)]}" for i, c in enumerate(classes[:4])]
-        more = ", …" if len(classes) > 4 else ""
-        if strength == 1.0:
-            return f"Every class always comes in its paired group: {', '.join(pairs)}{more}."
-        others = "the other group" if len(groups) == 2 else "the other groups"
-        return (f"Each class comes in its paired group in {strength:.0%} of its images ({', '.join(pairs)}{more}), "
-                f"the rest in {others}.")
-    return "Every group is equally common and independent of the class."
+    return BIAS_KINDS[bias].describe(strength, classes, groups)
 
 
 class _ClassesValidator(QValidator):
@@ -135,9 +102,9 @@ class DatasetPanel(SetupPanel):
     def _build_controls(self) -> None:
         self.bias_box = describe(QComboBox(), "biasBox", "Bias", "How the sensitive attribute is skewed in the "
                                  "pool; the test set is always balanced over groups")
-        for value, (text, explanation) in BIASES.items():
-            self.bias_box.addItem(text, value)
-            self.bias_box.setItemData(self.bias_box.count() - 1, explanation, Qt.ItemDataRole.ToolTipRole)
+        for kind in BIAS_KINDS.values():
+            self.bias_box.addItem(kind.title, kind.name)
+            self.bias_box.setItemData(self.bias_box.count() - 1, kind.description, Qt.ItemDataRole.ToolTipRole)
         self.bias_box.currentIndexChanged.connect(self._on_bias)
 
         self.strength_slider = describe(
@@ -384,9 +351,9 @@ class DatasetPanel(SetupPanel):
         classes, groups = parse_classes(self.classes_edit.text()), self.groups()
         strength = self._strength
         self.strength_value.setText(f"{strength:.2f}" if round(strength, 2) == strength else f"{strength:g}")
-        self.strength_slider.setEnabled(bias != "none")
+        self.strength_slider.setEnabled(BIAS_KINDS[bias].biased)
         self.bias_hint.setText(bias_summary(bias, strength, groups, classes))
-        roles = iter(group_roles(bias, classes, len(groups)))
+        roles = iter(BIAS_KINDS[bias].group_roles(classes, len(groups)))
         with self._relabel():
             for row in range(self.groups_list.count()):
                 item = self.groups_list.item(row)

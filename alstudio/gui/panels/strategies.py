@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -42,7 +44,8 @@ class StrategiesPanel(SetupPanel):
         for name, strategy in STRATEGIES.items():
             item = QListWidgetItem(strategy.title)
             item.setData(_NAME, name)
-            item.setToolTip(name)
+            # Rich text so that the description wraps; the name is what a config file says.
+            item.setToolTip(f"<p><b>{name}</b>: {html.escape(strategy.description)}</p>")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.strategy_list.addItem(item)
@@ -79,8 +82,11 @@ class StrategiesPanel(SetupPanel):
         self.budget_label = hint_label(object_name="labelBudget")
         self.budget_label.setWordWrap(False)
         self.budget_label.setToolTip("initial labels + cycles x query size; the pool must hold them all")
+        sampled = ", ".join(name for name, s in STRATEGIES.items() if s.needs_mc_samples)
+        # Never greyed out: the predictions shown for queried samples and "why this sample" sample the head too.
         self.mc_spin = describe(int_spin(ActiveConfig, "mc_samples"), "mcSamplesSpin", "MC samples",
-                                "Dropout samples of the head per image, for BALD and the other uncertainty scores")
+                                f"<p>Dropout samples of the head per image, read by {sampled}, and by the "
+                                "predictions and scores shown for queried samples</p>")
         for spin in (self.initial_spin, self.query_spin, self.cycles_spin, self.mc_spin):
             spin.valueChanged.connect(self._on_value)
 

@@ -2,9 +2,9 @@
 
 from .acquisition import AcquisitionPlot
 from .curves import CurvePlot, strategy_color
-from .fairness import FAIRNESS_METRICS, FairnessPlot, export_plot
+from .fairness import FairnessPlot, export_plot
 from .gallery import GalleryItem, QueryGallery
 from .learning import LearningCurvePlot
 
-__all__ = ["CurvePlot", "strategy_color", "AcquisitionPlot", "FAIRNESS_METRICS", "FairnessPlot",
+__all__ = ["CurvePlot", "strategy_color", "AcquisitionPlot", "FairnessPlot",
            "export_plot", "GalleryItem", "QueryGallery", "LearningCurvePlot"]

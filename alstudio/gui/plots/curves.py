@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+import zlib
 
 import numpy as np
 import pyqtgraph as pg
@@ -28,7 +29,8 @@ _LABEL_STEPS = 6  # a reference line's label may go at so many steps from the ri
 
 
 def strategy_color(strategy: str) -> QColor:
-    index = STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else hash(strategy) % len(PALETTE)
+    # Any other name: a colour from a stable hash of it (str hashes differ from run to run).
+    index = STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else zlib.crc32(strategy.encode())
     return QColor(PALETTE[index % len(PALETTE)])
 
 

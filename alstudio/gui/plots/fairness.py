@@ -1,5 +1,5 @@
-"""The fairness curve of a chosen metric (PPV gap, accuracy gap, equalized odds, demographic parity)
-against the labelled count, per strategy; plus the PNG/SVG export every plot shares."""
+"""The fairness curve of a chosen metric (any in engine.metrics.FAIRNESS_METRICS) against the labelled
+count, per strategy; plus the PNG/SVG export every plot shares."""
 
 from __future__ import annotations
 
@@ -12,19 +12,9 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ...engine.metrics import fairness_metrics_headline_first
 from ...engine.results import curves
 from .curves import CurvePlot
-
-# (menu text, metrics.csv column, what it measures); the first is the default.
-FAIRNESS_METRICS = (
-    ("PPV gap", "ppv_gap",
-     "Predictive-parity gap: per class, the largest difference in precision between groups, averaged over classes"),
-    ("Accuracy gap", "accuracy_gap", "Largest difference in test accuracy between groups"),
-    ("Equalized odds", "eo_diff",
-     "Equalized-odds difference: the largest gap between groups in true- or false-positive rate"),
-    ("Demographic parity", "dp_diff",
-     "Demographic-parity difference: the largest gap between groups in how often a class is predicted"),
-)
 
 
 def export_plot(plot: pg.PlotWidget, path: str | Path) -> Path:
@@ -80,10 +70,15 @@ class FairnessPlot(QWidget):
         self.metric_box = QComboBox()
         self.metric_box.setObjectName("fairnessMetricBox")
         self.metric_box.setAccessibleName("Fairness metric")
-        self.metric_box.setToolTip("Which fairness gap to plot; lower is fairer for every one of them.")
-        for index, (text, column, meaning) in enumerate(FAIRNESS_METRICS):
-            self.metric_box.addItem(text, column)
-            self.metric_box.setItemData(index, meaning, Qt.ItemDataRole.ToolTipRole)
+        # read when the plot is made, so a metric registered at run time (a test's) is offered too
+        self._metrics = fairness_metrics_headline_first()
+        directions = {metric.direction for metric in self._metrics}
+        self.metric_box.setToolTip(f"Which fairness metric to plot; {directions.pop()} for every one of them."
+                                   if len(directions) == 1 else "Which fairness metric to plot.")
+        for index, metric in enumerate(self._metrics):
+            self.metric_box.addItem(metric.label, metric.name)
+            self.metric_box.setItemData(index, f"{metric.description} ({metric.direction}).",
+                                        Qt.ItemDataRole.ToolTipRole)
         label = QLabel("&Metric:")
         label.setBuddy(self.metric_box)  # Alt+M focuses the menu
 
@@ -128,7 +123,8 @@ class FairnessPlot(QWidget):
         self.plot.set_line_width(width)
 
     def _y_label(self) -> str:
-        return f"{FAIRNESS_METRICS[max(self.metric_box.currentIndex(), 0)][0]} (lower is fairer)"
+        metric = self._metrics[max(self.metric_box.currentIndex(), 0)]
+        return f"{metric.label} ({metric.direction})"
 
     def _metric_changed(self) -> None:
         self.plot.setLabel("left", self._y_label())

@@ -1,0 +1,63 @@
+"""The scoring context: what strategies read about the candidates, computed lazily and cached.
+
+The trunk features are computed once per candidate and only the dropout head is sampled
+`mc_samples` times, so every strategy scoring the same candidates shares one pass over the pool.
+The only module of the package that imports torch: strategies call methods on what it hands them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from ..training import mc_probabilities, predict_features, predicted_losses
+from . import heuristics
+
+
+@dataclass
+class ScoringContext:
+    model: torch.nn.Module
+    candidate_images: torch.Tensor  # the unlabelled candidates, on the model's device
+    labelled_images: torch.Tensor
+    mc_samples: int
+    seed: int
+    power_beta: float = 1.0
+    # The candidates' sensitive groups (the true attribute, [N] ints), for the group-aware strategies.
+    groups: np.ndarray | None = None
+    rng: np.random.Generator = field(init=False)
+
+    def __post_init__(self):
+        self.rng = np.random.default_rng(self.seed)
+
+    @property
+    def size(self) -> int:
+        return len(self.candidate_images)
+
+    @cached_property
+    def features(self) -> torch.Tensor:
+        return predict_features(self.model, self.candidate_images)
+
+    @cached_property
+    def labelled_features(self) -> torch.Tensor:
+        return predict_features(self.model, self.labelled_images)
+
+    @cached_property
+    def mc_probs(self) -> np.ndarray:
+        return mc_probabilities(self.model, self.features, self.mc_samples, self.seed)
+
+    @cached_property
+    def probs(self) -> np.ndarray:
+        """The MC-averaged (Bayesian model average) predictive distribution."""
+        return self.mc_probs.mean(axis=2)
+
+    @cached_property
+    def bald(self) -> np.ndarray:
+        return heuristics.bald(self.mc_probs)
+
+    @cached_property
+    def predicted_losses(self) -> np.ndarray:
+        """The loss-prediction module's output per candidate (the model must have one)."""
+        return predicted_losses(self.model, self.candidate_images)
