@@ -61,7 +61,7 @@ def _without_offscreen_chatter():
 
 
 def _share_plot(dataset, colors=None):
-    from .gui.plots import CurvePlot
+    from .plotting import CurvePlot
 
     base_rate = pool_minority_share(dataset)
     share = CurvePlot("What they acquire ({band})", f"labelled share in {bias_kind(dataset).minority_words}",
@@ -72,14 +72,14 @@ def _share_plot(dataset, colors=None):
 
 def _fairness_plot(colors=None):
     """An empty plot of the headline fairness metric, named as the registry names it."""
-    from .gui.plots import CurvePlot
+    from .plotting import CurvePlot
 
     metric = FAIRNESS_METRICS[HEADLINE_FAIRNESS_METRIC]
     return CurvePlot(f"{metric.title} ({{band}})", f"{metric.axis_label} ({metric.direction})", colors=colors)
 
 
 def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
-    from .gui.plots import CurvePlot
+    from .plotting import CurvePlot
 
     accuracy = CurvePlot("Learning curve ({band})", "test accuracy")
     accuracy.set_curves(curves(rows, "accuracy"))
@@ -93,7 +93,7 @@ def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
 def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
     """Learning curves; against human effort when an LLM labelled some; on biased pools the parity
     gap, and, when the experiments share one biased pool, what each acquired."""
-    from .gui.plots.curves import CurvePlot, palette_colors
+    from .plotting import CurvePlot, palette_colors
 
     experiments = [experiment for experiment, _ in loaded]
     named: dict[str, list[dict]] = {}

@@ -88,7 +88,7 @@ def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 5
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
-    from alstudio.gui.plots import CurvePlot
+    from alstudio.plotting import CurvePlot
 
     app = QApplication.instance() or QApplication([])
     mixed_colors = iter(COLORS["mixed"])

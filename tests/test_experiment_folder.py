@@ -243,13 +243,21 @@ def test_a_checkpoint_that_asks_to_run_code_is_refused_in_one_sentence(config, t
     assert not (tmp_path / "pwned").exists()
 
 
-def test_report_prints_no_qt_chatter(config, tmp_path):
+def test_report_draws_without_a_display_or_the_workbench_and_prints_no_qt_chatter(config, tmp_path):
     folder = tmp_path / "exp"
     assert run(config, folder) == 0
-    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    done = subprocess.run([sys.executable, "-m", "alstudio", "report", str(folder), "--png", str(tmp_path / "r.png")],
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    # `python -m alstudio`, plus a note at exit of the workbench modules it loaded: the import contract
+    # sees report.py's imports, this sees the whole command's.
+    probe = ("import atexit, runpy, sys\n"
+             "atexit.register(lambda: print('gui modules:', [m for m in sys.modules if 'alstudio.gui' in m]))\n"
+             "runpy.run_module('alstudio', run_name='__main__', alter_sys=True)")
+    png = tmp_path / "r.png"
+    done = subprocess.run([sys.executable, "-c", probe, "report", str(folder), "--png", str(png)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stderr == ""
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 1000
+    assert "gui modules: []" in done.stdout
 
 
 def test_the_workbench_views_a_folder_another_process_writes_but_may_not_resume_it(window, qtbot, holder,

@@ -14,7 +14,8 @@ from PySide6.QtGui import QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTabBar  # noqa: E402
 
 from alstudio.engine.results import metrics_row  # noqa: E402
-from alstudio.gui.plots import AcquisitionPlot, CurvePlot, FairnessPlot, GalleryItem, LearningCurvePlot  # noqa: E402
+from alstudio.gui.plots import AcquisitionPlot, FairnessPlot, GalleryItem, LearningCurvePlot  # noqa: E402
+from alstudio.plotting import CurvePlot  # noqa: E402
 
 LONG_STAGE = "bald seed 1, cycle 3: training epoch 2/15, about 1 min 05 s left"
 

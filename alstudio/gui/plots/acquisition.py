@@ -12,8 +12,7 @@ from PySide6.QtGui import QColor, QPen
 
 from ...engine.data.bias import pool_counts
 from ...engine.results import curve_band, curves
-from .curves import CurvePlot, strategy_color
-from .fairness import export_plot
+from ...plotting import CurvePlot, export_plot, strategy_color
 
 # Colour is the strategy everywhere in the workbench, so here the group is the line style (and the
 # marker): every curve stays visible at once, which a group selector would hide, and with 2-3

@@ -13,8 +13,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontMetrics, QIcon
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ...plotting import text_font
 from ..images import array_pixmap
-from .curves import text_font
 
 _TARGET_PIXELS = 96  # tile image size on screen; small glyph images are enlarged by a whole factor
 _MAX_PIXELS = 128

@@ -10,8 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...engine.results import compared_curves, curves
-from .curves import CurvePlot, palette_colors
-from .fairness import export_plot
+from ...plotting import CurvePlot, export_plot, palette_colors
 
 # (menu text, metrics column, axis title, what it means); the first is the default.
 X_AXES = (

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsGridLayout, QGraphicsSimpleTextItem
 
-from ...engine.results import band_caption, curve_band
+from ..engine.results import band_caption, curve_band
 
 # Colour-blind-safe palette (Okabe & Ito, then Paul Tol's muted wine, indigo and teal for the
 # fairness baselines), one colour per strategy in a fixed order.
