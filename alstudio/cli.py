@@ -31,11 +31,11 @@ def _add_config_arguments(parser: argparse.ArgumentParser, or_folder: bool = Fal
 
 
 def _config_from(args: argparse.Namespace) -> configs.ExperimentConfig:
-    if args.config and args.preset:
+    if args.config and args.preset is not None:
         raise UserInputError("give either CONFIG.toml or --preset NAME, not both")
     if args.config:
         return configs.load(args.config)
-    return configs.load_preset(args.preset or configs.DEFAULT_PRESET)
+    return configs.load_preset(configs.DEFAULT_PRESET if args.preset is None else args.preset)
 
 
 def _writable(path_text: str, option: str) -> Path:
@@ -116,14 +116,19 @@ def _stage_bars():
             bar.close()
 
 
-def _prepare(config, workers: int | None = None):
-    """The dataset and, for a pretrained trunk, the trunk: from the cache, or made with a progress bar."""
+def _prepare(config, workers: int | None = None, tracker=None):
+    """The dataset and, for a pretrained trunk, the trunk: from the cache, or made with a progress bar.
+    `tracker` (engine.progress.ExperimentProgress) counts the preparation in, as the workbench does."""
     from .engine.models.pretrained import SourceTask, cached_trunk
     from .engine.runner import prepare
 
+    def report(stage: str, step: int, steps: int, done: int, total: int) -> None:
+        if tracker is not None:
+            tracker.report_preparing(stage, step, steps, done, total)
+        progress(stage, done, total)
+
     with _stage_bars() as progress:
-        dataset, cached = prepare(config, lambda stage, step, steps, done, total: progress(stage, done, total),
-                                  workers=workers)
+        dataset, cached = prepare(config, report, workers=workers)
     print(f"dataset {'loaded from the cache' if cached else 'generated'}: "
           f"{len(dataset.pool)} pool, {len(dataset.test)} test images")
     if config.model.starts_trained:
@@ -157,28 +162,27 @@ def _paired_difference(difference: dict) -> str:
 
 
 def _drive(experiment) -> int:
-    from .engine.loop import AwaitingLabels, CycleResult, Failed, Finished, Progress
+    from .engine.loop import AwaitingLabels, CycleResult, Failed
     from .engine.metrics import FAIRNESS_METRICS, HEADLINE_FAIRNESS_METRIC
+    from .engine.progress import ExperimentProgress, eta_text
     from .engine.results import shows_interval, summarize, write_results
     from .engine.runner import run_experiment
     from .engine.strategies import baseline
     from .textprogress import ProgressBar
 
-    dataset = _prepare(experiment.config)
+    tracker = ExperimentProgress.for_experiment(experiment)  # the workbench's fraction and ETA, too
+    dataset = _prepare(experiment.config, tracker=tracker)
     cycles = experiment.config.active.cycles
     runs = experiment.runs()
-    bar = ProgressBar("", "steps")
+    bar = ProgressBar("")
     print(f"{len(runs)} runs ({', '.join(experiment.strategies)} x {experiment.n_seeds} seeds), "
           f"{cycles} cycles each; journals in {experiment.folder / 'runs'}")
     failed = False
     waiting = 0
     try:
         for spec, event in run_experiment(experiment, dataset, annotator_for=_annotators_for(experiment)):
-            done = runs.index(spec) * (cycles + 1)
-            if isinstance(event, Progress):
-                bar.label = f"{spec.label}: cycle {event.cycle}/{cycles} {event.stage}"
-                bar(done + event.cycle, len(runs) * (cycles + 1))
-            elif isinstance(event, CycleResult):
+            report = tracker.report(runs.index(spec), spec.label, event)
+            if isinstance(event, CycleResult):
                 m = event.metrics
                 bar.close()
                 gaps = "  ".join(f"{metric.short} {_format_metric(m.get(name, float('nan')))}"
@@ -196,11 +200,17 @@ def _drive(experiment) -> int:
                 waiting += 1
                 print(f"{spec.label:>22}  cycle {event.cycle:>3}  waits for you: {len(event.samples)} sample(s) "
                       "the LLM was unsure of")
-            elif isinstance(event, Finished):
-                bar.close()
+            if report is not None:  # drawn after any line printed above, so that the bar stays the last line
+                bar.label = report.stage_line()
+                bar.show(report.fraction, eta_text(report.eta_seconds))
     finally:
         bar.close()
-    rows = write_results(experiment)
+    try:
+        rows = write_results(experiment)
+    except UserInputError:
+        if failed:  # what went wrong is said already; resume writes the results once it is put right
+            return 1
+        raise
     summary = summarize(rows)
     headline = FAIRNESS_METRICS[HEADLINE_FAIRNESS_METRIC]
     for strategy, entry in summary.items():

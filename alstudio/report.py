@@ -2,7 +2,7 @@
 
 One folder: its learning curve, parity gap and acquired minority share. Several (say a study's
 conditions, or human-only, oracle and LLM-assisted experiments): their learning curves side by side,
-each named by what sets it apart, against all labels and, when an LLM labelled some, against the
+each named by what sets it apart, against all labels and, when an LLM labeled some, against the
 labels people gave; on biased pools their parity gaps, and, on one shared pool, what each acquired.
 """
 
@@ -64,7 +64,7 @@ def _share_plot(dataset, colors=None):
     from .plotting import CurvePlot
 
     base_rate = pool_minority_share(dataset)
-    share = CurvePlot("What they acquire ({band})", f"labelled share in {bias_kind(dataset).minority_words}",
+    share = CurvePlot("What they acquire ({band})", f"labeled share in {bias_kind(dataset).minority_words}",
                       colors=colors)
     share.add_reference(base_rate, f"pool base rate {100 * base_rate:.0f}%")
     return share
@@ -91,7 +91,7 @@ def _experiment_plots(experiment: Experiment, rows: list[dict]) -> list:
 
 
 def _comparison_plots(loaded: list[tuple[Experiment, list[dict]]]) -> list:
-    """Learning curves; against human effort when an LLM labelled some; on biased pools the parity
+    """Learning curves; against human effort when an LLM labeled some; on biased pools the parity
     gap, and, when the experiments share one biased pool, what each acquired."""
     from .plotting import CurvePlot, palette_colors
 

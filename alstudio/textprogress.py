@@ -19,15 +19,28 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
-        if not self.interactive or (done < total and now - self._last_draw < 0.1):
+        if not self._due(now, done >= total):
             return
-        self._last_draw = now
         elapsed = now - self.started
         fraction = done / total if total else 1.0
-        filled = int(self.width * fraction)
         eta = f"{elapsed * (1 - fraction) / fraction:4.0f} s left" if 0 < fraction < 1 else " " * 11
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                          f"{done}/{total} {self.unit} {eta}")
+        self._draw(fraction, f"{done}/{total} {self.unit} {eta}")
+
+    def show(self, fraction: float, eta: str) -> None:
+        """Draws an estimate made elsewhere (engine.progress: the workbench's fraction and ETA), not its own."""
+        if self._due(time.perf_counter(), fraction >= 1.0):
+            # Erases what a longer label or ETA left at the end of the line.
+            self._draw(fraction, f"{100 * fraction:3.0f}% {eta}\033[K")
+
+    def _due(self, now: float, last: bool) -> bool:
+        if not self.interactive or (not last and now - self._last_draw < 0.1):
+            return False
+        self._last_draw = now
+        return True
+
+    def _draw(self, fraction: float, tail: str) -> None:
+        filled = int(self.width * fraction)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {tail}")
         self.stream.flush()
 
     def close(self) -> None:

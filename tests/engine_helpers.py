@@ -15,11 +15,22 @@ TINY = {
 }
 
 
-def tiny_config(**sections) -> configs.ExperimentConfig:
+def _tiny_data(sections) -> dict:
     data = {name: dict(values) for name, values in TINY.items()}
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
-    return configs.validate(data)
+    return data
+
+
+def tiny_config(**sections) -> configs.ExperimentConfig:
+    return configs.validate(_tiny_data(sections))
+
+
+def tiny_toml(**sections) -> str:
+    """The tiny config as a TOML file's text, for the command line (sections override TINY's keys)."""
+    import tomli_w
+
+    return tomli_w.dumps(_tiny_data(sections))
 
 
 _datasets = {}

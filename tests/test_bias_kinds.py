@@ -112,8 +112,8 @@ def test_a_new_kind_generates_its_shares_and_counts_its_minority(first_class_ske
     assert minority_cells(dataset).tolist() == [[False, True], [False, False], [False, False]]
     assert pool_minority_share(dataset) == pytest.approx(6 / 90)
     metrics = {"accuracy": 0.5, "accuracy_gap": 0.0, "ppv_gap": 0.0, "eo_diff": 0.0, "dp_diff": 0.0,
-               "accuracy_per_group": [0.5, 0.5], "labelled_share": [0.5, 0.5],
-               "labelled_count": [[1, 3], [2, 2], [1, 1]], "labels_by_source": {"initial": 10}}
+               "accuracy_per_group": [0.5, 0.5], "labeled_share": [0.5, 0.5],
+               "labeled_count": [[1, 3], [2, 2], [1, 1]], "labels_by_source": {"initial": 10}}
     assert metrics_row("random", 1, 0, 10, metrics, dataset)["labeled_share_minority_cells"] == pytest.approx(0.3)
 
 

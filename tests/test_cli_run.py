@@ -8,34 +8,17 @@ import sys
 import time
 
 import pytest
+from engine_helpers import tiny_toml
 from PIL import Image
 
 from alstudio.cli import main
-
-TINY_TOML = """
-[model]
-init = "scratch"
-[dataset]
-pool_size = 80
-test_size = 20
-resolution = 16
-bias = "correlation"
-[training]
-epochs = 2
-batch_size = 8
-[active]
-initial_labels = 8
-query_size = 4
-cycles = {cycles}
-mc_samples = 4
-"""
 
 
 @pytest.fixture
 def tiny(tmp_path):
     def make(cycles=2):
         path = tmp_path / f"tiny{cycles}.toml"
-        path.write_text(TINY_TOML.format(cycles=cycles))
+        path.write_text(tiny_toml(active={"cycles": cycles}))
         return path
     return make
 
@@ -88,6 +71,14 @@ def _summary_rows(n_seeds: int) -> list[dict]:
     return rows
 
 
+def _stub_config(cycles: int, epochs: int = 2):
+    """What _drive and its progress read of a config."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(active=SimpleNamespace(cycles=cycles, initial_labels=8, query_size=4),
+                           training=SimpleNamespace(epochs=epochs))
+
+
 @pytest.mark.parametrize("n_seeds", [2, 3])
 def test_run_prints_the_interval_from_three_seeds_on_and_the_paired_difference_against_random(
         monkeypatch, tmp_path, capsys, n_seeds):
@@ -96,11 +87,11 @@ def test_run_prints_the_interval_from_three_seeds_on_and_the_paired_difference_a
     from alstudio import cli
     from alstudio.engine import results, runner
 
-    monkeypatch.setattr(cli, "_prepare", lambda config: None)
+    monkeypatch.setattr(cli, "_prepare", lambda config, tracker: None)
     monkeypatch.setattr(cli, "_annotators_for", lambda experiment: None)
     monkeypatch.setattr(runner, "run_experiment", lambda *args, **kwargs: iter(()))
     monkeypatch.setattr(results, "write_results", lambda experiment: _summary_rows(n_seeds))
-    experiment = SimpleNamespace(config=SimpleNamespace(active=SimpleNamespace(cycles=1)), runs=list,
+    experiment = SimpleNamespace(config=_stub_config(cycles=1), runs=list,
                                  strategies=("random", "bald"), n_seeds=n_seeds, folder=tmp_path)
     assert cli._drive(experiment) == 0
     printed = capsys.readouterr().out
@@ -206,3 +197,86 @@ def test_a_killed_run_resumes_with_every_label(tiny, tmp_path, how):
     assert all(after[s] == label for s, label in before.items())  # nothing lost or changed
     assert [c for (c,) in _journal_rows(journal, "SELECT cycle FROM cycles ORDER BY cycle")] == list(range(7))
     assert _journal_rows(journal, "SELECT value FROM meta WHERE key='status'") == [("finished",)]
+
+
+def test_the_cli_bar_draws_the_engines_fraction_stage_line_and_eta(monkeypatch, tmp_path, capsys):
+    """`alstudio run` and the workbench show one estimate: what engine.progress.ExperimentProgress reports."""
+    from types import SimpleNamespace
+
+    from alstudio import cli, textprogress
+    from alstudio.engine import progress, results, runner
+    from alstudio.engine.loop import CycleResult, Finished, Progress
+
+    cycles, epochs = 1, 2
+    specs = [SimpleNamespace(label=f"random seed {seed}") for seed in (1, 2)]
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    def events(clock):
+        for spec in specs:
+            for cycle in range(cycles + 1):
+                for epoch in range(1, epochs + 1):
+                    clock.now += 1.0
+                    yield spec, Progress("training", epoch, epochs, cycle)
+                yield spec, Progress("evaluating", 0, 1, cycle)
+                clock.now += 0.5
+                if cycle < cycles:
+                    yield spec, Progress("scoring", 0, 1, cycle)
+                    clock.now += 2.0
+                yield spec, CycleResult(cycle, 8 + 4 * cycle, {"accuracy": 0.5}, None, None)
+            yield spec, Finished(cycles)
+
+    drawn = []
+
+    class Bar:
+        def __init__(self, label, *args, **kwargs):
+            self.label = label
+
+        def show(self, fraction, eta):
+            drawn.append((self.label, fraction, eta))
+
+        def close(self):
+            pass
+
+    clock = Clock()
+    made = progress.ExperimentProgress.for_experiment.__func__
+    monkeypatch.setattr(progress.ExperimentProgress, "for_experiment",
+                        classmethod(lambda cls, experiment: made(cls, experiment, clock)))
+    monkeypatch.setattr(textprogress, "ProgressBar", Bar)
+    monkeypatch.setattr(cli, "_prepare", lambda config, tracker: None)
+    monkeypatch.setattr(cli, "_annotators_for", lambda experiment: None)
+    monkeypatch.setattr(runner, "run_experiment", lambda *args, **kwargs: events(clock))
+    monkeypatch.setattr(results, "write_results", lambda experiment: [])
+    experiment = SimpleNamespace(config=_stub_config(cycles, epochs), runs=lambda: specs, strategies=("random",),
+                                 n_seeds=2, folder=tmp_path)
+    assert cli._drive(experiment) == 0
+
+    replay_clock = Clock()
+    tracker = progress.ExperimentProgress(len(specs), cycles, epochs, 8, 4, clock=replay_clock)
+    expected = []
+    for spec, event in events(replay_clock):
+        report = tracker.report(specs.index(spec), spec.label, event)
+        expected.append((report.stage_line(), report.fraction, progress.eta_text(report.eta_seconds)))
+    assert drawn == expected
+    assert drawn[0] == ("random seed 1, cycle 0: training epoch 1/2", drawn[0][1], "")
+    assert any(eta.endswith("s left") for _, _, eta in drawn) and drawn[-1][1] == pytest.approx(1.0)
+    assert "cycle   1  labels    12" in capsys.readouterr().out  # the cycle lines print as before
+
+
+def test_the_bar_draws_a_fraction_and_an_eta_it_is_given():
+    import io
+
+    from alstudio.textprogress import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = ProgressBar("bald seed 1, cycle 2: scoring", stream=stream, width=10)
+    bar.show(0.5, "about 12 s left")
+    assert stream.getvalue() == "\rbald seed 1, cycle 2: scoring [#####.....]  50% about 12 s left\033[K"

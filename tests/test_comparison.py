@@ -4,6 +4,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from engine_helpers import tiny_toml
 from openai_stub import Reply, StubServer, image_urls
 from PIL import Image
 
@@ -11,24 +12,7 @@ from alstudio.cli import main
 from alstudio.engine.experiment import Experiment
 from alstudio.engine.results import collect_rows, curves
 
-TOML = """
-[model]
-init = "scratch"
-[dataset]
-pool_size = 80
-test_size = 20
-resolution = 16
-bias = "correlation"
-[training]
-epochs = 1
-batch_size = 8
-[active]
-initial_labels = 8
-query_size = 4
-cycles = 2
-mc_samples = 4
-strategy = "random"
-"""
+TOML = tiny_toml(training={"epochs": 1}, active={"strategy": "random"})
 
 
 def half_unsure(request, index):
@@ -52,7 +36,7 @@ def experiments(tmp_path_factory):
     return oracle, llm
 
 
-def test_labels_from_people_leave_out_what_the_llm_labelled(experiments):
+def test_labels_from_people_leave_out_what_the_llm_labeled(experiments):
     _, llm = experiments
     rows = collect_rows(Experiment.open(llm))
     assert all(r["people_labels"] == r["n_labeled"] - r["llm_labels"] for r in rows)

@@ -63,7 +63,7 @@ BAD_CONFIGS = [
     ({"dataset": {"sensitive_attribute": "texture"}}, "dataset.sensitive_attribute must be one of"),
     ({"dataset": {"bias": "strong"}}, "dataset.bias must be one of 'none', 'minority' or 'correlation'"),
     ({"dataset": {"test_size": 5, "classes": ["a", "b", "c"]}}, "dataset.test_size must be at least"),
-    ({"active": {"query_size": 6000}}, "active.query_size must be at most the unlabelled pool"),
+    ({"active": {"query_size": 6000}}, "active.query_size must be at most the unlabeled pool"),
     ({"active": {"initial_labels": 5000}}, "active.initial_labels must be smaller than dataset.pool_size"),
     ({"active": {"strategy": "balld"}}, "active.strategy must be one of random, entropy"),
     ({"active": {"cycles": 1000}}, "active.cycles asks for 20020 labels"),

@@ -9,28 +9,14 @@ import sys
 import textwrap
 
 import pytest
+from engine_helpers import tiny_toml
 
 from alstudio.cli import main
 from alstudio.engine.experiment import Experiment
 from alstudio.engine.folder_lock import FolderInUseError, FolderLock, is_locked
 
-TOML = """
-[model]
-init = "scratch"
-[dataset]
-pool_size = 80
-test_size = 20
-resolution = 16
-[training]
-epochs = 1
-batch_size = 8
-[active]
-initial_labels = 8
-query_size = 4
-cycles = 1
-mc_samples = 4
-strategy = "random"
-"""
+TOML = tiny_toml(dataset={"bias": "minority"}, training={"epochs": 1},
+                 active={"cycles": 1, "strategy": "random"})
 
 
 @pytest.fixture

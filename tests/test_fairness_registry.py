@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from conftest import small_dataset_config  # noqa: E402
+from engine_helpers import tiny_toml  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from alstudio.engine import metrics  # noqa: E402
@@ -29,23 +30,7 @@ Y_TRUE = [0, 0, 1, 1, 0, 0, 1, 1]
 Y_PRED = [0, 0, 1, 1, 0, 1, 0, 1]
 GROUPS = [0, 0, 0, 0, 1, 1, 1, 1]
 
-TINY_TOML = """
-[model]
-init = "scratch"
-[dataset]
-pool_size = 80
-test_size = 20
-resolution = 16
-bias = "correlation"
-[training]
-epochs = 1
-batch_size = 8
-[active]
-initial_labels = 8
-query_size = 4
-cycles = 1
-mc_samples = 2
-"""
+TINY_TOML = tiny_toml(training={"epochs": 1}, active={"cycles": 1, "mc_samples": 2})
 
 
 def _tpr_gap(confusion) -> float:
@@ -67,7 +52,7 @@ def tpr_gap(monkeypatch):
 
 def _fake_cycle_metrics(y_pred) -> dict:
     m = classification_metrics(Y_TRUE, y_pred, GROUPS, n_classes=2, n_groups=2)
-    m.update({"labelled_share": [0.5, 0.5], "labelled_count": [[2, 2], [2, 2]], "labels_by_source": {"initial": 8}})
+    m.update({"labeled_share": [0.5, 0.5], "labeled_count": [[2, 2], [2, 2]], "labels_by_source": {"initial": 8}})
     return m
 
 

@@ -128,7 +128,7 @@ def _random_mc(n, c, t, seed, alpha=0.5):
 
 
 def _brute_force_joint_entropy(mc, points):
-    """H(y_points) by enumerating every labelling, straight from the definition."""
+    """H(y_points) by enumerating every labeling, straight from the definition."""
     c = mc.shape[1]
     total = 0.0
     for labels in itertools.product(range(c), repeat=len(points)):
@@ -239,8 +239,8 @@ def test_batchbald_respects_k():
 
 def test_kcenter_greedy_picks_the_far_end_then_the_middle():
     candidates = np.array([[x, 0.0] for x in range(1, 11)])  # x = 1..10
-    labelled = np.array([[0.0, 0.0]])
-    idx = h.kcenter_greedy(candidates, labelled, 2)
+    labeled = np.array([[0.0, 0.0]])
+    idx = h.kcenter_greedy(candidates, labeled, 2)
     assert candidates[idx, 0].tolist() == [10.0, 5.0]
     assert idx.dtype == np.int64
 
@@ -256,7 +256,7 @@ def test_kcenter_greedy_respects_k_and_returns_distinct_indices():
     assert sorted(h.kcenter_greedy(same, np.zeros((1, 2)), 9).tolist()) == [0, 1, 2, 3]
 
 
-def test_kcenter_greedy_without_labelled_points_starts_farthest_from_the_mean():
+def test_kcenter_greedy_without_labeled_points_starts_farthest_from_the_mean():
     candidates = np.array([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [0.0, 5.0], [0.0, -0.5]])
     idx = h.kcenter_greedy(candidates, np.empty((0, 2)), 2)
     assert idx[0] == 3  # mean is (0, 0.9): (0, 5) is farthest
@@ -265,10 +265,10 @@ def test_kcenter_greedy_without_labelled_points_starts_farthest_from_the_mean():
 
 def test_kcenter_distances_match_brute_force_with_chunking(monkeypatch):
     rng = np.random.default_rng(3)
-    candidates, labelled = rng.normal(size=(37, 4)), rng.normal(size=(23, 4))
-    brute = np.sqrt(((candidates[:, None, :] - labelled[None, :, :]) ** 2).sum(-1)).min(axis=1)
-    np.testing.assert_allclose(h.kcenter_distances(candidates, labelled), brute, rtol=1e-9)
-    monkeypatch.setattr(h, "_CHUNK_FLOATS", 10)  # blocks over both candidates and labelled
-    np.testing.assert_allclose(h.kcenter_distances(candidates, labelled), brute, rtol=1e-9)
-    assert h.kcenter_greedy(candidates, labelled, 1)[0] == np.argmax(brute)
+    candidates, labeled = rng.normal(size=(37, 4)), rng.normal(size=(23, 4))
+    brute = np.sqrt(((candidates[:, None, :] - labeled[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    np.testing.assert_allclose(h.kcenter_distances(candidates, labeled), brute, rtol=1e-9)
+    monkeypatch.setattr(h, "_CHUNK_FLOATS", 10)  # blocks over both candidates and labeled
+    np.testing.assert_allclose(h.kcenter_distances(candidates, labeled), brute, rtol=1e-9)
+    assert h.kcenter_greedy(candidates, labeled, 1)[0] == np.argmax(brute)
     assert np.all(np.isinf(h.kcenter_distances(candidates, np.empty((0, 4)))))

@@ -56,7 +56,7 @@ def test_round_trip_of_everything_after_reopening(tmp_path):
         assert j.status == "stopped"
         assert j.labels() == {2: (0, "initial", 0), 5: (1, "initial", 0), 7: (1, "oracle", 1),
                               9: (1, "initial", 0), 40: (0, "oracle", 1)}
-        samples = j.labelled_samples()
+        samples = j.labeled_samples()
         assert samples.dtype == np.int64
         assert samples.tolist() == [2, 5, 7, 9, 40]
         assert j.label_counts_by_source() == {"initial": 3, "oracle": 2}
@@ -84,7 +84,7 @@ def test_round_trip_of_everything_after_reopening(tmp_path):
 def test_an_empty_journal_starts_running_with_nothing_recorded(journal):
     assert journal.status == "running"
     assert journal.labels() == {}
-    assert journal.labelled_samples().tolist() == []
+    assert journal.labeled_samples().tolist() == []
     assert journal.cycles() == []
     assert journal.last_cycle() is None
     assert journal.events() == []
@@ -340,7 +340,7 @@ def test_the_connection_belongs_to_one_thread_unless_asked(tmp_path):
         thread.start()
         thread.join()
         assert len(errors) == 1
-        assert j.labelled_samples().tolist() == [101]
+        assert j.labeled_samples().tolist() == [101]
 
     with Journal.open(tmp_path / "b.sqlite") as j:
         thread = threading.Thread(target=use, args=(j,))
@@ -353,7 +353,7 @@ def test_the_connection_belongs_to_one_thread_unless_asked(tmp_path):
         thread.start()
         thread.join()
         assert len(errors) == 2
-        assert j.labelled_samples().tolist() == [101, 102]
+        assert j.labeled_samples().tolist() == [101, 102]
 
 
 def test_fingerprint_names_versions_device_and_seeds():
@@ -423,3 +423,20 @@ def test_a_tampered_row_is_one_sentence_naming_the_journal_and_the_row(tmp_path,
     assert str(path) in str(err.value)
     assert names in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_cycles_journaled_with_the_old_spelling_read_with_the_current_one(tmp_path):
+    import json as json_module
+
+    path = tmp_path / "old.sqlite"
+    with new_journal(path) as journal:
+        journal.record_cycle(0, 10, {"accuracy": 0.5}, 1.0, 1.0)
+    db = sqlite3.connect(path)
+    old = {"accuracy": 0.5, "labelled_share": [0.9, 0.1], "labelled_count": [[5, 0], [4, 1]]}
+    db.execute("UPDATE cycles SET metrics = ? WHERE cycle = 0", (json_module.dumps(old),))
+    db.commit()
+    db.close()
+    with Journal.open(path) as journal:
+        metrics = journal.cycles()[0]["metrics"]
+    assert metrics["labeled_share"] == [0.9, 0.1] and metrics["labeled_count"] == [[5, 0], [4, 1]]
+    assert "labelled_share" not in metrics

@@ -46,9 +46,9 @@ def _tile(dialog, sample):
 
 def test_class_keys_label_the_framed_image_and_move_to_the_next_unanswered(qtbot):
     dialog, record = _dialog(qtbot)
-    assert dialog.objectName() == "labelingDialog" and dialog.accessibleName() == "Labelling dialog"
+    assert dialog.objectName() == "labelingDialog" and dialog.accessibleName() == "Labeling dialog"
     assert dialog.windowTitle() == "Label 6 queried samples — cycle 3"
-    assert dialog.current_sample() == 40 and _progress(dialog) == "0 of 6 labelled"
+    assert dialog.current_sample() == 40 and _progress(dialog) == "0 of 6 labeled"
     assert _tile(dialog, 40).badge.text() == "?"
 
     qtbot.keyClick(dialog, Qt.Key_D)
@@ -56,9 +56,9 @@ def test_class_keys_label_the_framed_image_and_move_to_the_next_unanswered(qtbot
     assert record["answered"] == [(40, 1), (41, 0)]
     assert dialog.answers() == {40: 1, 41: 0}
     assert dialog.current_sample() == 42
-    assert _progress(dialog) == "2 of 6 labelled"
+    assert _progress(dialog) == "2 of 6 labeled"
     assert _tile(dialog, 40).badge.text() == "d" and _tile(dialog, 40).answered
-    assert "labelled d" in _tile(dialog, 40).accessibleName()
+    assert "labeled d" in _tile(dialog, 40).accessibleName()
     assert not _tile(dialog, 42).answered
 
 
@@ -106,7 +106,7 @@ def test_backspace_undoes_the_last_answer_and_returns_to_it(qtbot):
     assert record["retracted"] == [41]
     assert dialog.answers() == {40: 0}
     assert dialog.current_sample() == 41 and _tile(dialog, 41).badge.text() == "?"
-    assert _progress(dialog) == "1 of 6 labelled"
+    assert _progress(dialog) == "1 of 6 labeled"
     qtbot.keyClick(dialog, Qt.Key_Backspace)
     qtbot.keyClick(dialog, Qt.Key_Backspace)  # nothing left to undo
     assert record["retracted"] == [41, 40]
@@ -125,7 +125,7 @@ def test_changing_an_answer_retracts_the_old_one_and_undo_restores_it(qtbot):
     assert dialog.answers() == {40: 0}
 
 
-def test_enter_submits_only_when_every_image_is_labelled(qtbot):
+def test_enter_submits_only_when_every_image_is_labeled(qtbot):
     dialog, record = _dialog(qtbot)
     for key in (Qt.Key_A, Qt.Key_D, Qt.Key_A, Qt.Key_A):
         qtbot.keyClick(dialog, key)
@@ -154,7 +154,7 @@ def test_escape_postpones_and_keeps_the_answers(qtbot):
 
 def test_items_answered_before_count_as_done_and_are_not_asked_again(qtbot):
     dialog, record = _dialog(qtbot, _items({40: 1, 41: 0, 43: 1}))
-    assert _progress(dialog) == "3 of 6 labelled"
+    assert _progress(dialog) == "3 of 6 labeled"
     assert dialog.current_sample() == 42
     assert _tile(dialog, 40).badge.text() == "d"
     for _ in range(3):

@@ -30,7 +30,7 @@ def _rows(dataset_config, strategies=("random", "bald"), seeds=(1, 2), cycles=4)
                 share = 0.3 + 0.05 * cycle * index
                 metrics = {"accuracy": accuracy, "accuracy_gap": 0.1 * index + 0.02 * cycle, "ppv_gap": 0.2,
                            "eo_diff": 0.1, "dp_diff": 0.1, "accuracy_per_group": [accuracy, accuracy - 0.1],
-                           "labelled_share": [1 - share, share], "labelled_count": np.array([[10, 1], [9, 2]]),
+                           "labeled_share": [1 - share, share], "labeled_count": np.array([[10, 1], [9, 2]]),
                            "labels_by_source": {"initial": 20}, "label_accuracy": 1.0}
                 rows.append(metrics_row(strategy, seed, cycle, 20 + 10 * cycle, metrics, dataset_config))
     return rows
@@ -227,7 +227,7 @@ def test_lecture_mode_on_a_projector_lays_out_without_overlaps(filled_window, qt
 
 @pytest.mark.parametrize("bias, strength", [("correlation", 0.9), ("minority", 0.52)])
 def test_base_rate_labels_never_overprint(qtbot, tmp_path, bias, strength):
-    """Equal base rates (a correlation bias) share one line and one label; close ones are labelled on
+    """Equal base rates (a correlation bias) share one line and one label; close ones are labeled on
     either side of their lines."""
     config = small_dataset_config(bias=bias, bias_strength=strength)
     plot = AcquisitionPlot(config)

@@ -88,16 +88,16 @@ def test_similar_demonstrations_are_the_nearest_by_trunk_features(tmp_path):
     features[question] = [0.0, 1.0]
     features[nearest] = [0.1, 1.0]
     features[second] = [0.5, 1.0]
-    features[excluded] = [0.0, 1.0]  # identical, but labelled by the LLM itself
-    labelled = {s: (int(dataset.pool.classes[s]), "initial") for s in (10, 11, 12, nearest, second)}
-    labelled[excluded] = (0, "llm")
+    features[excluded] = [0.0, 1.0]  # identical, but labeled by the LLM itself
+    labeled = {s: (int(dataset.pool.classes[s]), "initial") for s in (10, 11, 12, nearest, second)}
+    labeled[excluded] = (0, "llm")
     with StubServer(always("a")) as server:
         config = tiny_config(annotator={"kind": "llm", "base_url": server.base_url, "model": "stub-vision",
                                         "few_shot": 2, "few_shot_selection": "similar", "request_timeout": 2.0})
         annotator = build_annotator(config, 7, flagged_to=SimulatedHumanAnnotator())
         with new_journal(tmp_path / "j.sqlite", config) as journal:
             annotator.attach(journal, dataset)
-            annotator.use_context(labelled, lambda indices: features[indices])
+            annotator.use_context(labeled, lambda indices: features[indices])
             annotator.request([QueryItem(question, 0, 0, 0.0)])
             while not annotator.poll():
                 pass
@@ -146,9 +146,9 @@ def test_deferred_samples_wait_in_the_journal_and_the_run_waits_for_them(tmp_pat
         assert journal.status == "waiting"
         queried = set(journal.query(0))
     assert not set(waiting.samples) & labels.keys()
-    llm_labelled = {s for s, (_, source, _) in labels.items() if source == "llm"}
-    assert llm_labelled | set(waiting.samples) == queried
-    assert [c["cycle"] for c in cycles] == [0]  # no training on a half-labelled batch
+    llm_labeled = {s for s, (_, source, _) in labels.items() if source == "llm"}
+    assert llm_labeled | set(waiting.samples) == queried
+    assert [c["cycle"] for c in cycles] == [0]  # no training on a half-labeled batch
 
 
 def write_llm_config(path, server):

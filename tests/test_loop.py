@@ -51,7 +51,7 @@ def test_a_run_trains_evaluates_queries_and_journals_every_label(tmp_path):
         assert all(label == pool.classes[s] for s, (label, _, _) in labels.items())
         metrics = results[-1].metrics
         assert 0.0 <= metrics["accuracy"] <= 1.0
-        assert np.sum(metrics["labelled_count"]) == 16
+        assert np.sum(metrics["labeled_count"]) == 16
         assert metrics["labels_by_source"]["oracle"] == 8
 
 

@@ -1,4 +1,4 @@
-"""The workbench end to end, offscreen: set-up, runs, plots, labelling, errors, closing."""
+"""The workbench end to end, offscreen: set-up, runs, plots, labeling, errors, closing."""
 
 import sqlite3
 
@@ -57,13 +57,44 @@ def test_an_opened_experiment_shows_its_plots(window, qtbot):
     assert "finished" in second.statusBar().currentMessage()
 
 
-def test_the_labelling_hints_carry_the_models_prediction(window, qtbot):
+def test_the_labeling_hints_carry_the_models_prediction(window, qtbot):
     win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
     win.start()
     qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
-    requested = win.pending_labels["samples"]
+    requested = win.pending_labels.samples
     assert set(requested) <= set(win.predictions)
     assert all(text.split(" ")[0] in ("a", "d") for text in win.predictions.values())
+
+
+def test_the_worker_sends_typed_payloads_never_dicts(window, qtbot):
+    import dataclasses
+
+    from alstudio.engine.loop import Failed
+    from alstudio.engine.progress import ProgressReport
+    from alstudio.gui.worker import CycleReport, LabelRequest, QueriedSample
+
+    win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
+    seen = {"progress": [], "cycle_result": [], "need_labels": [], "failed": []}
+    for name, payloads in seen.items():
+        getattr(win.controller, name).connect(payloads.append)
+    win.start()
+    qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
+    for name, payloads in seen.items():
+        for payload in payloads:
+            assert dataclasses.is_dataclass(payload) and payload.__dataclass_params__.frozen, (name, payload)
+    assert seen["progress"] and all(isinstance(p, ProgressReport) for p in seen["progress"])
+    assert all(isinstance(p, Failed) for p in seen["failed"])
+    result = seen["cycle_result"][-1]
+    assert isinstance(result, CycleReport) and result.queried
+    assert all(isinstance(q, QueriedSample) and isinstance(q.scores, tuple) and isinstance(q.probs, tuple)
+               for q in result.queried)
+    request = seen["need_labels"][-1]
+    assert isinstance(request, LabelRequest) and set(request.samples) == {q.sample for q in result.queried}
+    # Nothing string-keyed but the metrics.csv row (the table's record, as collect_rows reads it back).
+    for payload in (*seen["progress"], result, *result.queried, request):
+        for field in dataclasses.fields(payload):
+            value = getattr(payload, field.name)
+            assert field.name == "row" or not (isinstance(value, dict) and any(isinstance(k, str) for k in value))
 
 
 def test_pause_resume_step_and_stop(window, qtbot):
@@ -87,7 +118,7 @@ def test_pause_resume_step_and_stop(window, qtbot):
     qtbot.waitUntil(lambda: not win.controller.running, timeout=5_000)  # the thread ends just after `done`
 
 
-def test_human_labelling_through_the_dialog_lands_in_the_journal(window, qtbot):
+def test_human_labeling_through_the_dialog_lands_in_the_journal(window, qtbot):
     win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
     win.start()
     qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
@@ -114,7 +145,7 @@ def test_human_labelling_through_the_dialog_lands_in_the_journal(window, qtbot):
     second.start()
     qtbot.waitUntil(lambda: second.labeling_dialog is not None, timeout=60_000)
     asked = {item.sample for item in second.labeling_dialog.items} if hasattr(second.labeling_dialog, "items") \
-        else set(second.pending_labels["samples"])
+        else set(second.pending_labels.samples)
     assert asked and not (asked & answered)
     assert len(asked) == 4 - len(answered)
 

@@ -7,7 +7,7 @@ import pytest
 from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
 from sklearn.metrics import accuracy_score, precision_score
 
-from alstudio.engine.metrics import area_under_curve, classification_metrics, labelled_composition
+from alstudio.engine.metrics import area_under_curve, classification_metrics, labeled_composition
 
 KEYS = {
     "accuracy",
@@ -239,13 +239,13 @@ def test_result_is_plain_json():
     assert json.loads(json.dumps(m)).keys() == m.keys()
 
 
-# --- labelled-set composition -----------------------------------------------------------------------------
+# --- labeled-set composition -----------------------------------------------------------------------------
 
 
 def test_composition_counts_and_shares():
     classes = [0, 0, 1, 1, 1, 2]
     groups = [0, 1, 0, 0, 1, 0]
-    comp = labelled_composition(np.array(classes), np.array(groups), n_classes=3, n_groups=3)
+    comp = labeled_composition(np.array(classes), np.array(groups), n_classes=3, n_groups=3)
     assert comp["count"] == [[1, 1, 0], [2, 1, 0], [1, 0, 0]]
     assert all(type(v) is int for row in comp["count"] for v in row)
     assert_close(comp["group_share"], [4 / 6, 2 / 6, 0.0])
@@ -255,7 +255,7 @@ def test_composition_counts_and_shares():
 def test_composition_of_empty_set_is_zero():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        comp = labelled_composition(np.array([], dtype=int), np.array([], dtype=int), n_classes=2, n_groups=3)
+        comp = labeled_composition(np.array([], dtype=int), np.array([], dtype=int), n_classes=2, n_groups=3)
     assert comp["count"] == [[0, 0, 0], [0, 0, 0]]
     assert comp["group_share"] == [0.0, 0.0, 0.0]
 

@@ -19,8 +19,8 @@ def _fake_metrics(strategy_index: int, seed: int, cycle: int) -> dict:
     base = 0.1 * (strategy_index + 1) + 0.01 * seed + 0.001 * cycle
     red_share = 0.1 + 0.05 * cycle * strategy_index + 0.01 * seed
     return {"accuracy": 0.6 + base, "accuracy_gap": base, "ppv_gap": 2 * base, "eo_diff": 3 * base,
-            "dp_diff": 4 * base, "accuracy_per_group": [0.7, 0.6], "labelled_share": [1 - red_share, red_share],
-            "labelled_count": np.array([[10, 1], [9, 2]]), "labels_by_source": {"initial": 20},
+            "dp_diff": 4 * base, "accuracy_per_group": [0.7, 0.6], "labeled_share": [1 - red_share, red_share],
+            "labeled_count": np.array([[10, 1], [9, 2]]), "labels_by_source": {"initial": 20},
             "label_accuracy": 1.0}
 
 

@@ -1,8 +1,11 @@
 """The experiment's progress: a fraction that never goes back, and an ETA from measured stage times."""
 
+import itertools
+
 import pytest
 
-from alstudio.engine.progress import PREPARATION_SHARE, ExperimentProgress
+from alstudio.engine.loop import CycleResult, Failed, Finished, Progress
+from alstudio.engine.progress import PREPARATION_SHARE, ExperimentProgress, ProgressReport, eta_text
 
 EPOCHS, CYCLES, INITIAL, QUERY = 3, 2, 10, 10
 
@@ -78,7 +81,7 @@ def test_no_eta_while_a_person_labels_and_waiting_is_not_work():
     progress, clock = tracker(runs=1)
     estimates = drive(progress, clock, runs=1, waiting=600.0)
     waiting = [e for e in estimates[:-1] if e.eta_seconds is None]
-    assert len(waiting) >= 2 * 3  # every "waiting for labels" event of both labelled batches
+    assert len(waiting) >= 2 * 3  # every "waiting for labels" event of both labeled batches
     # The ten minutes a person took are not counted as an epoch: the estimate stays at the work left.
     progress2, clock2 = tracker(runs=2)
     drive(progress2, clock2, runs=1, waiting=600.0)
@@ -118,3 +121,55 @@ def test_a_resumed_experiment_starts_where_it_stopped():
     clock.now += 1.0
     first = progress.stage(1, 1, "training", 1, EPOCHS)  # run 2, cycle 1: the first run and a cycle are done
     assert 0.5 < first.fraction < 0.75
+
+
+def loop_events(clock, runs=2, epoch_per_label=0.1, evaluating=1.0, scoring=2.0, setup=0.0):
+    """(run, label, event) as runner.run_experiment yields them, the clock moved as drive() moves it;
+    a run's set-up takes `setup` seconds before its first epoch."""
+    for run in range(runs):
+        label = f"bald seed {run + 1}"
+        clock.now += setup
+        for cycle in range(CYCLES + 1):
+            for epoch in range(1, EPOCHS + 1):
+                clock.now += epoch_per_label * (INITIAL + cycle * QUERY)
+                yield run, label, Progress("training", epoch, EPOCHS, cycle)
+            yield run, label, Progress("evaluating", 0, 1, cycle)
+            clock.now += evaluating
+            if cycle < CYCLES:
+                yield run, label, Progress("scoring", 0, 1, cycle)
+                clock.now += scoring
+            yield run, label, CycleResult(cycle, INITIAL + cycle * QUERY, {}, None, None)
+        yield run, label, Finished(CYCLES)
+
+
+def test_report_turns_the_runners_events_into_the_estimates_and_a_stage_line():
+    by_hand, clock = tracker()
+    expected = drive(by_hand, clock)
+    progress, clock = tracker()
+    reports = [progress.report(run, label, event) for run, label, event in loop_events(clock)]
+    assert all(isinstance(report, ProgressReport) for report in reports)
+    assert [(r.fraction, r.eta_seconds) for r in reports] == [(e.fraction, e.eta_seconds) for e in expected]
+    assert reports[0].stage_line() == "bald seed 1, cycle 0: training epoch 1/3"
+    assert reports[EPOCHS].stage_line() == "bald seed 1, cycle 0: evaluating"
+    assert reports[EPOCHS + 2].stage_line() == "bald seed 1, cycle 0 done"
+    assert reports[-1].stage_line() == "bald seed 2: finished" and reports[-1].fraction == pytest.approx(1.0)
+    assert progress.report(0, "bald seed 1", Failed("disk full", "")) is None
+    assert progress.report_preparing("generating the dataset", 0, 1, 50, 100).stage_line() == \
+        "generating the dataset (50 of 100)"
+
+
+def test_a_runs_first_epoch_is_timed_with_its_set_up_not_as_no_time():
+    # The loop's first event of a run ends its first epoch; timing from there would record 0 s.
+    first_cycle = EPOCHS + 3  # epochs, evaluating, scoring, cycle done
+    etas = []
+    for setup in (0.0, 5.0):
+        progress, clock = tracker(runs=1)
+        events = itertools.islice(loop_events(clock, runs=1, setup=setup), first_cycle)
+        etas.append([progress.report(run, label, event).eta_seconds for run, label, event in events][-1])
+    assert etas[1] > etas[0] > 0
+
+
+def test_the_eta_reads_in_minutes_and_seconds():
+    assert eta_text(None) == ""
+    assert eta_text(42.7) == "about 42 s left"
+    assert eta_text(125.0) == "about 2 min 05 s left"

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLineEdit, QListWidget, QSpinBox, QWidget
 
 from alstudio.engine import config as configs
+from alstudio.engine.progress import ProgressReport
 
 pytestmark = pytest.mark.usefixtures("modal_dialogs_fail")
 
@@ -54,8 +55,7 @@ def test_paused_stays_paused_and_shows_no_time_left(window, qtbot):
     win.toggle_pause()
     qtbot.waitUntil(lambda: win.controller.paused, timeout=5_000)
     # The epoch under way when Pause was pressed still reports its end: it must not overwrite "Paused".
-    win.controller.progress.emit({"run": "bald seed 1", "stage": "training", "done": 2, "total": 6, "cycle": 1,
-                                  "overall": 0.4, "eta_seconds": 300.0})
+    win.controller.progress.emit(ProgressReport("bald seed 1", "training", 2, 6, 1, 0.4, 300.0))
     seen = [win.stage_label.text()]
     for _ in range(15):  # 1.5 s while nothing moves
         qtbot.wait(100)
@@ -73,7 +73,7 @@ def test_no_time_left_is_shown_while_waiting_for_labels(window, qtbot):
     assert "waiting for labels" in win.stage_label.text() and "left" not in win.stage_label.text()
 
 
-def test_the_labelling_dialog_of_a_human_annotator_does_not_mention_an_llm(window, qtbot):
+def test_the_labeling_dialog_of_a_human_annotator_does_not_mention_an_llm(window, qtbot):
     win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
     win.start()
     qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)
@@ -81,7 +81,7 @@ def test_the_labelling_dialog_of_a_human_annotator_does_not_mention_an_llm(windo
     assert "queried samples" in title and "LLM" not in title
 
 
-def test_the_gallery_hides_class_and_group_of_samples_a_person_is_labelling(window, qtbot):
+def test_the_gallery_hides_class_and_group_of_samples_a_person_is_labeling(window, qtbot):
     win = window(tiny_config(annotator={"kind": "human"}, active={"cycles": 1}))
     win.start()
     qtbot.waitUntil(lambda: win.labeling_dialog is not None, timeout=60_000)

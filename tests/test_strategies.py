@@ -43,8 +43,8 @@ def images():
 
 
 def _context(model, images, mc_samples=8, seed=0, groups=GROUPS):
-    candidates, labelled = images
-    return ScoringContext(model, candidates, labelled, mc_samples=mc_samples, seed=seed, groups=groups)
+    candidates, labeled = images
+    return ScoringContext(model, candidates, labeled, mc_samples=mc_samples, seed=seed, groups=groups)
 
 
 # ------------------------------------------------------------------------------ registry
@@ -219,7 +219,7 @@ def test_context_probabilities_are_the_mc_average(model, images):
     np.testing.assert_allclose(ctx.probs, ctx.mc_probs.mean(axis=2))
     np.testing.assert_allclose(ctx.probs.sum(axis=1), 1.0, rtol=1e-5)
     assert ctx.features.shape == (N_CANDIDATES, model.trunk.feature_dim)
-    assert ctx.labelled_features.shape == (N_LABELLED, model.trunk.feature_dim)
+    assert ctx.labeled_features.shape == (N_LABELLED, model.trunk.feature_dim)
 
 
 def test_learning_loss_scores_are_the_predicted_losses(model, images):
@@ -268,13 +268,13 @@ def test_bald_passes_the_trunk_once_at_the_default_batch(monkeypatch, images):
 # ------------------------------------------------------------------------------ core-set
 
 
-def test_coreset_first_picks_the_candidate_farthest_from_the_labelled_point(model, images):
+def test_coreset_first_picks_the_candidate_farthest_from_the_labeled_point(model, images):
     rng = np.random.default_rng(0)
     ctx = _context(model, images)
     features = torch.from_numpy(rng.normal(size=(N_CANDIDATES, 6))).float()
     centre = torch.tensor([0.5, -0.5, 0.0, 1.0, 0.0, 0.0])
     ctx.__dict__["features"] = features
-    ctx.__dict__["labelled_features"] = centre.repeat(N_LABELLED, 1)
+    ctx.__dict__["labeled_features"] = centre.repeat(N_LABELLED, 1)
     distances = (features - centre).norm(dim=1).numpy()
     farthest = int(np.argmax(distances))
     assert farthest != 0
@@ -284,7 +284,7 @@ def test_coreset_first_picks_the_candidate_farthest_from_the_labelled_point(mode
     assert len(set(chosen.tolist())) == K
     np.testing.assert_allclose(scores, distances[chosen], rtol=1e-5)
     np.testing.assert_allclose(get_strategy("coreset").scores(ctx), distances, rtol=1e-5)
-    # the second pick is the farthest from both the labelled point and the first pick
+    # the second pick is the farthest from both the labeled point and the first pick
     to_centres = np.minimum(distances, (features - features[farthest]).norm(dim=1).numpy())
     to_centres[farthest] = -1
     assert chosen[1] == int(np.argmax(to_centres))
@@ -295,7 +295,7 @@ def test_coreset_uses_the_cached_features_not_the_model(model, images):
     features = torch.zeros(N_CANDIDATES, 3)
     features[17] = torch.tensor([5.0, 0.0, 0.0])
     ctx.__dict__["features"] = features
-    ctx.__dict__["labelled_features"] = torch.zeros(N_LABELLED, 3)
+    ctx.__dict__["labeled_features"] = torch.zeros(N_LABELLED, 3)
     assert get_strategy("coreset").select(ctx, 1)[0].tolist() == [17]
 
 

@@ -43,7 +43,7 @@ def test_a_study_runs_every_condition_with_paired_seeds_and_reports_them(studies
     assert text.count(", p = ") == (len(conditions) - 1) * len(metrics) + len(pairs) * len(studies.PAIRED_COLUMNS)
     assert "| bald, self-supervised trunk | bald scratch trunk |" not in text
     assert "| bald, self-supervised trunk | bald, scratch trunk | " in text
-    assert "**test accuracy by labelled count**" in text
+    assert "**test accuracy by labeled count**" in text
     # The conditions share the master seed: seed k starts from the same initial labels everywhere.
     from alstudio.engine.experiment import Experiment
     from alstudio.engine.journal import Journal

@@ -172,7 +172,7 @@ class ActiveConfig(_Section):
     query_size: int = Field(20, gt=0)
     cycles: int = Field(10, ge=1, le=100_000)
     mc_samples: int = Field(20, ge=1, le=1000)
-    pool_subset: int = Field(0, ge=0)  # 0 scores the whole unlabelled pool
+    pool_subset: int = Field(0, ge=0)  # 0 scores the whole unlabeled pool
     seed: int = Field(0, ge=0, le=2**32 - 1)
     power_beta: float = Field(1.0, gt=0.0, le=100.0)  # power_bald: sampling ∝ score ** power_beta
     # What an experiment compares: these strategies (empty: just `strategy`), each run `repetitions`
@@ -228,7 +228,7 @@ class AnnotatorConfig(_Section):
     max_concurrency: int = Field(4, ge=1, le=64)
     price_input: float = Field(0.15, ge=0.0)  # USD per million input tokens
     price_output: float = Field(0.60, ge=0.0)  # USD per million output tokens
-    # Demonstrations in the prompt, taken from samples people (or the ground truth) labelled:
+    # Demonstrations in the prompt, taken from samples people (or the ground truth) labeled:
     # none (zero-shot), random ones, or those most similar to the image by the model's trunk features.
     few_shot: int = Field(0, ge=0, le=16)
     few_shot_selection: Literal["random", "similar"] = "similar"
@@ -258,15 +258,15 @@ class ExperimentConfig(_Section):
             raise _field_error(
                 "active.initial_labels", f"must be smaller than dataset.pool_size ({pool}), "
                 f"got {active.initial_labels}")
-        unlabelled = pool - active.initial_labels
-        if active.query_size > unlabelled:
+        unlabeled = pool - active.initial_labels
+        if active.query_size > unlabeled:
             raise _field_error(
-                "active.query_size", "must be at most the unlabelled pool (dataset.pool_size - "
-                f"active.initial_labels = {unlabelled}), got {active.query_size}")
-        if active.pool_subset > unlabelled:
+                "active.query_size", "must be at most the unlabeled pool (dataset.pool_size - "
+                f"active.initial_labels = {unlabeled}), got {active.query_size}")
+        if active.pool_subset > unlabeled:
             raise _field_error(
-                "active.pool_subset", "must be at most the unlabelled pool (dataset.pool_size - "
-                f"active.initial_labels = {unlabelled}), got {active.pool_subset}")
+                "active.pool_subset", "must be at most the unlabeled pool (dataset.pool_size - "
+                f"active.initial_labels = {unlabeled}), got {active.pool_subset}")
         if 0 < active.pool_subset < active.query_size:
             raise _field_error(
                 "active.pool_subset", f"must be 0 or at least active.query_size ({active.query_size}), "

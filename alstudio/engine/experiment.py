@@ -143,6 +143,8 @@ class Experiment:
         """An existing experiment, for reading (see for_writing)."""
         folder = Path(folder)
         meta_path = folder / MANIFEST
+        if meta_path.exists() and not meta_path.is_file():
+            raise UserInputError(f"{meta_path}: damaged experiment manifest (not a file)")
         if not meta_path.is_file():
             if folder.is_dir() and (folder / "experiment.toml").is_file() and not (folder / "runs").exists():
                 raise UserInputError(f"{folder}: the experiment's creation was interrupted before it started; "

@@ -80,6 +80,16 @@ _SCHEMA = (
 )
 
 
+# Metric keys journals written before the spelling was made one ("labeled", as in metrics.csv) hold.
+_RENAMED_METRICS = {"labelled_share": "labeled_share", "labelled_count": "labeled_count"}
+
+
+def _current_names(metrics):
+    if not isinstance(metrics, dict):
+        return metrics
+    return {_RENAMED_METRICS.get(key, key): value for key, value in metrics.items()}
+
+
 class JournalError(UserInputError):
     """A journal file is missing, already exists, is damaged or is not a journal."""
 
@@ -568,8 +578,8 @@ class Journal:
     def record_labels(self, items: Sequence[tuple[int, int]], source: str, cycle: int) -> None:
         """Record (sample, label) pairs in ONE transaction: all of them or none.
 
-        A sample already labelled with the same label is skipped (its source and cycle stay);
-        one labelled with a different label raises ValueError and nothing of the batch is kept.
+        A sample already labeled with the same label is skipped (its source and cycle stay);
+        one labeled with a different label raises ValueError and nothing of the batch is kept.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -589,10 +599,10 @@ class Journal:
                 if not inserted:
                     old = self._rows("SELECT label FROM labels WHERE sample = ?", (sample,))[0][0]
                     if old != label:
-                        raise ValueError(f"sample {sample} is already labelled {old}, cannot relabel it {label}")
+                        raise ValueError(f"sample {sample} is already labeled {old}, cannot relabel it {label}")
 
     def retract_label(self, sample: int, cycle: int) -> bool:
-        """Undo a human answer given for cycle `cycle` (the labelling dialog's Backspace).
+        """Undo a human answer given for cycle `cycle` (the labeling dialog's Backspace).
 
         Only human answers of that cycle can be taken back: anything a model has already been
         trained on stays. Returns whether a label was removed.
@@ -608,8 +618,8 @@ class Journal:
         rows = self._rows("SELECT sample, label, source, cycle FROM labels ORDER BY sample")
         return {sample: (label, source, cycle) for sample, label, source, cycle in rows}
 
-    def labelled_samples(self) -> np.ndarray:
-        """The labelled samples, sorted, as an int64 array."""
+    def labeled_samples(self) -> np.ndarray:
+        """The labeled samples, sorted, as an int64 array."""
         rows = self._rows("SELECT sample FROM labels ORDER BY sample")
         return np.array([r[0] for r in rows], dtype=np.int64)
 
@@ -682,7 +692,7 @@ class Journal:
         rows = self._rows(
             "SELECT cycle, n_labeled, metrics, train_seconds, query_seconds, time FROM cycles ORDER BY cycle")
         return [
-            {"cycle": c, "n_labeled": n, "metrics": self._json(m, f"a cycle {c} whose metrics are"),
+            {"cycle": c, "n_labeled": n, "metrics": _current_names(self._json(m, f"a cycle {c} whose metrics are")),
              "train_seconds": ts, "query_seconds": qs, "time": t}
             for c, n, m, ts, qs, t in rows
         ]

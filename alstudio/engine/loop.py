@@ -1,7 +1,7 @@
 """The active-learning loop as a generator of small immutable events.
 
 One run = one strategy x one seed, journalled in one SQLite file. Each cycle trains on the
-labelled set, evaluates on the test set, scores the pool, queries a batch and waits for its
+labeled set, evaluates on the test set, scores the pool, queries a batch and waits for its
 labels. Everything a cycle needs is derived from (run seed, cycle), and the model after each
 cycle's training is checkpointed, so a resumed run repeats exactly what an uninterrupted one
 would have done.
@@ -24,7 +24,7 @@ from .annotators import RETRACTED, Annotator, QueryItem
 from .data import SynbolsDataset
 from .errors import UserInputError
 from .journal import Journal, fingerprint
-from .metrics import classification_metrics, labelled_composition
+from .metrics import classification_metrics, labeled_composition
 from .models import ActiveModel, build_model
 from .models.pretrained import SourceTask, ensure_trunk
 from .storage_errors import write_failure
@@ -190,14 +190,14 @@ class _Run:
 
     # -- labels ----------------------------------------------------------------------------------
     def ensure_initial_labels(self) -> None:
-        if len(self.journal.labelled_samples()):
+        if len(self.journal.labeled_samples()):
             return
         rng = np.random.default_rng(derive_seed(self.seed, _INITIAL_LABELS))
         chosen = np.sort(rng.choice(len(self.dataset.pool), self.config.active.initial_labels, replace=False))
         truth = self.dataset.pool.classes[chosen]
         self.journal.record_labels([(int(s), int(y)) for s, y in zip(chosen, truth)], "initial", 0)
 
-    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+    def labeled(self) -> tuple[np.ndarray, np.ndarray]:
         labels = self.journal.labels()
         samples = np.array(sorted(labels), dtype=np.int64)
         return samples, np.array([labels[s][0] for s in samples], dtype=np.int64)
@@ -238,7 +238,7 @@ class _Run:
         training = self.config.training
         warm = cycle > 0 and not training.reset_each_cycle
         model = self.load_model(cycle - 1) if warm else self.new_model(cycle)
-        samples, labels = self.labelled()
+        samples, labels = self.labeled()
         index = torch.from_numpy(samples).to(self.device)
         progress = fit(model, self.pool_x[index], torch.from_numpy(labels).to(self.device), self.pool_groups[index],
                        training, derive_seed(self.seed, cycle, _TRAIN), checkpoint=self.control.checkpoint)
@@ -263,10 +263,10 @@ class _Run:
         labels = self.journal.labels()
         samples = np.array(sorted(labels), dtype=np.int64)
         pool = self.dataset.pool
-        composition = labelled_composition(pool.classes[samples], pool.groups[samples], self.n_classes,
+        composition = labeled_composition(pool.classes[samples], pool.groups[samples], self.n_classes,
                                            self.n_groups)
-        metrics["labelled_count"] = composition["count"]
-        metrics["labelled_share"] = composition["group_share"]
+        metrics["labeled_count"] = composition["count"]
+        metrics["labeled_share"] = composition["group_share"]
         by_source = {source: 0 for source in LABEL_SOURCES}
         for _, source, _ in labels.values():
             by_source[source] += 1
@@ -288,14 +288,14 @@ class _Run:
     def query(self, model: ActiveModel, cycle: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
         active = self.config.active
         seed = derive_seed(self.seed, cycle, _QUERY)
-        labelled = self.journal.labelled_samples()
-        candidates = np.setdiff1d(np.arange(len(self.dataset.pool)), labelled)
+        labeled = self.journal.labeled_samples()
+        candidates = np.setdiff1d(np.arange(len(self.dataset.pool)), labeled)
         if active.pool_subset and active.pool_subset < len(candidates):
             rng = np.random.default_rng(seed)
             candidates = np.sort(rng.choice(candidates, active.pool_subset, replace=False))
         k = min(active.query_size, len(candidates))
         ctx = ScoringContext(model, self.pool_x[torch.from_numpy(candidates).to(self.device)],
-                             self.pool_x[torch.from_numpy(labelled).to(self.device)],
+                             self.pool_x[torch.from_numpy(labeled).to(self.device)],
                              active.mc_samples, seed, active.power_beta, groups=self.dataset.pool.groups[candidates])
         positions, scores = self.strategy.select(ctx, k)
         positions = np.asarray(positions, dtype=np.int64)
@@ -314,7 +314,7 @@ class _Run:
                   for s, sc in zip(samples, scores) if int(s) not in known]
         if not wanted:
             return
-        # What was labelled before this batch: a resumed run offers the same as an uninterrupted one.
+        # What was labeled before this batch: a resumed run offers the same as an uninterrupted one.
         before = {s: (label, source) for s, (label, source, c) in known.items() if c <= cycle}
         self.annotator.use_context(before, self.features_after(cycle))
         self.annotator.request(wanted)
@@ -363,7 +363,7 @@ class _Run:
             model = yield from self.train(cycle)
             yield Progress("evaluating", 0, 1, cycle)
             metrics = self.evaluate(model, cycle)
-            n_labeled = len(self.journal.labelled_samples())
+            n_labeled = len(self.journal.labeled_samples())
             queried = scores = None
             table, predicted = {}, None
             query_seconds = 0.0

@@ -216,8 +216,8 @@ def classification_metrics(y_true, y_pred, groups, n_classes: int, n_groups: int
     return result
 
 
-def labelled_composition(classes, groups, n_classes: int, n_groups: int) -> dict[str, list]:
-    """Counts of the labelled set per (class, group) and each group's share of it."""
+def labeled_composition(classes, groups, n_classes: int, n_groups: int) -> dict[str, list]:
+    """Counts of the labeled set per (class, group) and each group's share of it."""
     classes = _as_index_array(classes, n_classes, "classes")
     groups = _as_index_array(groups, n_groups, "groups")
     if len(classes) != len(groups):
@@ -225,7 +225,7 @@ def labelled_composition(classes, groups, n_classes: int, n_groups: int) -> dict
     count = np.bincount(classes * n_groups + groups, minlength=n_classes * n_groups).reshape(n_classes, n_groups)
     per_group = count.sum(axis=0)
     total = per_group.sum()
-    # an empty labelled set has no composition yet; zeros plot cleanly where NaN would not
+    # an empty labeled set has no composition yet; zeros plot cleanly where NaN would not
     share = per_group / total if total else np.zeros(n_groups)
     return {"count": count.tolist(), "group_share": share.astype(float).tolist()}
 
@@ -233,7 +233,7 @@ def labelled_composition(classes, groups, n_classes: int, n_groups: int) -> dict
 def area_under_curve(n_labeled, values) -> float:
     """Trapezoid area under a learning curve divided by its x-range, i.e. the curve's mean height.
 
-    Normalising makes runs with different labelling budgets comparable: a constant curve at v gives v.
+    Normalising makes runs with different labeling budgets comparable: a constant curve at v gives v.
     """
     x = np.asarray(n_labeled, dtype=float).reshape(-1)
     y = np.asarray(values, dtype=float).reshape(-1)

@@ -33,8 +33,8 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
     # a journal written before a metric was added lacks it: its cycles are not measured, not unfair
     row.update({name: metrics.get(name, math.nan) for name in FAIRNESS_METRICS})
     row.update({f"accuracy_{g}": v for g, v in zip(d.groups, metrics["accuracy_per_group"])})
-    row.update({f"labeled_share_{g}": v for g, v in zip(d.groups, metrics["labelled_share"])})
-    counts = np.asarray(metrics["labelled_count"], dtype=float)
+    row.update({f"labeled_share_{g}": v for g, v in zip(d.groups, metrics["labeled_share"])})
+    counts = np.asarray(metrics["labeled_count"], dtype=float)
     row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
     row.update({f"labels_{s}": metrics["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
     row["label_accuracy"] = metrics.get("label_accuracy", math.nan)
@@ -204,7 +204,7 @@ def refresh_results(experiment: Experiment) -> bool:
 
 
 def curves(rows: list[dict], column: str, x: str = "n_labeled") -> dict[str, dict]:
-    """Per strategy: x (the labelled count, or another count column such as people_labels), mean and
+    """Per strategy: x (the labeled count, or another count column such as people_labels), mean and
     std over seeds at each x, n (how many seeds have a value there), the 95 % CI of the mean (ci_low,
     ci_high; nan where fewer than two seeds) and each seed's curve."""
     out = {}
@@ -274,7 +274,7 @@ def band_caption(curves) -> str:
 
 
 def annotation_name(experiment: Experiment) -> str:
-    """Who labelled an experiment's queries, for telling compared experiments apart."""
+    """Who labeled an experiment's queries, for telling compared experiments apart."""
     a = experiment.config.annotator
     if a.kind == "noisy":
         return f"noisy {100 * a.error_rate:g}%"
@@ -293,7 +293,7 @@ def _grad_name(experiment: Experiment) -> str:
 
 
 def experiment_labels(experiments: list[Experiment]) -> list[str]:
-    """What sets each of several compared experiments apart (who labelled, the trunk, GRAD): the
+    """What sets each of several compared experiments apart (who labeled, the trunk, GRAD): the
     aspects that differ among them, each left out where it has the value most of them share; ""
     where nothing is left, their strategies then naming their curves."""
     parts: list[list[str]] = [[] for _ in experiments]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from .annotators import Annotator, build_annotator
 from .data import GenerationCancelled, SynbolsDataset, load_or_generate
+from .errors import UserInputError
 from .experiment import Experiment, RunSpec
 from .journal import Journal
 from .loop import Failed, RunControl, new_run_fingerprint, run
@@ -61,14 +62,20 @@ def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: Run
             if journal.status == "finished":
                 continue
             annotator = annotator_for(journal.config, spec.seed)
+            failed = False
             try:
                 for event in run(journal, dataset, annotator, control, explain):
                     yield spec, event
                     if isinstance(event, Failed):
+                        failed = True
                         return
             finally:
                 annotator.close()
-                write_results(experiment)
+                try:
+                    write_results(experiment)
+                except UserInputError:
+                    if not failed:  # after a failure (say, a full disk) its own sentence says enough
+                        raise
 
 
 def unfinished_runs(experiment: Experiment) -> list[RunSpec]:

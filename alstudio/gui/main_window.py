@@ -1,7 +1,8 @@
-"""The workbench window: set-up docks, run controls, live plots and the labelling dialog."""
+"""The workbench window: set-up docks, run controls, live plots and the labeling dialog."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from PySide6.QtWidgets import (
 from ..engine import config as configs
 from ..engine.errors import ConfigError, UserInputError
 from ..engine.experiment import Experiment
+from ..engine.loop import Failed
 from ..engine.paths import experiments_dir
+from ..engine.progress import ProgressReport, eta_text
 from ..engine.results import annotation_name, collect_rows, write_metrics_csv
 from ..engine.runner import samples_awaiting_labels, unfinished_runs
 from .dialogs.labeling import LabelingDialog, LabelItem
@@ -38,36 +41,13 @@ from .plots import LearningCurvePlot
 from .plots.acquisition import AcquisitionPlot
 from .plots.fairness import FairnessPlot
 from .plots.gallery import GalleryItem, QueryGallery
-from .worker import RunController
+from .worker import CycleReport, LabelRequest, RunController
 
 RECENT_KEY = "recentExperiments"
 LECTURE_SCALE = 1.5  # text in lecture mode, against its normal size
 
 
-def _format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, seconds = divmod(int(seconds), 60)
-    return f", about {minutes} min {seconds:02d} s left" if minutes else f", about {seconds} s left"
-
-
-def _stage_text(p: dict) -> str:
-    """"bald seed 1, cycle 3: training epoch 2/15" from a worker's progress payload."""
-    stage, run = p["stage"], p["run"]
-    if not run:
-        return f"{stage} ({p['done']:,} of {p['total']:,})" if p["total"] else stage
-    if stage == "run finished":
-        return f"{run}: finished"
-    if stage == "cycle done":
-        return f"{run}, cycle {p['cycle']} done"
-    if stage == "training":
-        stage = f"training epoch {p['done']}/{p['total']}"
-    elif stage == "waiting for labels":
-        stage = f"waiting for labels ({p['done']} of {p['total']})"
-    return f"{run}, cycle {p['cycle']}: {stage}"
-
-
-def _prediction_text(probs: list[float], class_names: list[str]) -> str:
+def _prediction_text(probs: tuple[float, ...], class_names: list[str]) -> str:
     best = max(range(len(probs)), key=probs.__getitem__)
     return f"{class_names[best]} ({probs[best]:.2f})"
 
@@ -83,7 +63,7 @@ class MainWindow(QMainWindow):
         self.experiment: Experiment | None = None
         self.dataset = None
         self.rows: list[dict] = []
-        self.pending_labels: dict | None = None
+        self.pending_labels: LabelRequest | None = None
         self.predictions: dict[int, str] = {}  # queried sample -> the model's prediction, for the hints
         self.labeling_dialog: LabelingDialog | None = None
         self.lecture_mode = False
@@ -542,12 +522,12 @@ class MainWindow(QMainWindow):
         return True
 
     # ---- run events ---------------------------------------------------------------------------
-    def _on_progress(self, p: dict) -> None:
-        # The worker's fraction never goes back; a resumed experiment may re-estimate a little lower.
-        self.progress_bar.setValue(max(self.progress_bar.value(), round(1000 * p["overall"])))
-        self._stage = (_stage_text(p), p.get("eta_seconds"))
+    def _on_progress(self, report: ProgressReport) -> None:
+        # The engine's fraction never goes back; a resumed experiment may re-estimate a little lower.
+        self.progress_bar.setValue(max(self.progress_bar.value(), round(1000 * report.fraction)))
+        self._stage = (report.stage_line(), report.eta_seconds)
         self._show_stage()
-        if p["stage"] == "training" and self.gallery.hidden():
+        if report.stage == "training" and self.gallery.hidden():
             self.gallery.set_hidden(())  # training again: every label of the batch is in
 
     def _show_stage(self) -> None:
@@ -559,34 +539,33 @@ class MainWindow(QMainWindow):
             where = f": {text}" if text else ""
             self.stage_label.setText(f"Paused{where} — Resume (Ctrl+P) or Step (Ctrl+T)")
         else:
-            self.stage_label.setText(text + _format_eta(eta))
+            self.stage_label.setText(text + (f", {eta_text(eta)}" if eta is not None else ""))
 
     def _on_dataset_ready(self, dataset) -> None:
         self.dataset = dataset
 
-    def _on_cycle_result(self, payload: dict) -> None:
-        self.rows.append(payload["row"])
-        row = payload["row"]
+    def _on_cycle_result(self, payload: CycleReport) -> None:
+        self.rows.append(payload.row)
+        row = payload.row
         if self.config.annotator.kind == "llm":
             self.annotator_panel.show_accounting(row)
             self.llm_label.setText(f"LLM: {row['llm_labels']} labels, {row['flagged']} flagged to you, "
                                    f"agreement {agreement_text(row)}, ${row['llm_cost_usd']:.4f}")
         self._redraw()
         cycles = self.config.active.cycles
-        self.cycle_counter.setText(f"{payload['run']} — cycle {payload['cycle']} of {cycles} — "
-                                   f"{payload['n_labeled']} labels")
+        self.cycle_counter.setText(f"{payload.run} — cycle {payload.cycle} of {cycles} — "
+                                   f"{payload.n_labeled} labels")
         names = self.config.dataset.classes
-        self.predictions = {q["sample"]: _prediction_text(q["probs"], names)
-                            for q in payload["queried"] if q.get("probs")}
-        if payload["queried"] and self.dataset is not None:
+        self.predictions = {q.sample: _prediction_text(q.probs, names) for q in payload.queried if q.probs}
+        if payload.queried and self.dataset is not None:
             groups = self.config.dataset.groups
-            items = [GalleryItem(q["sample"], self.dataset.pool.images[q["sample"]], names[q["class"]],
-                                 groups[q["group"]], q["score"], q["scores"]) for q in payload["queried"]]
+            items = [GalleryItem(q.sample, self.dataset.pool.images[q.sample], names[q.class_index],
+                                 groups[q.group], q.score, dict(q.scores)) for q in payload.queried]
             # Their labels are still to come: a person must not read the true class off the gallery.
             asks_people = self.config.annotator.kind in ("human", "llm")
             pending = [item.sample for item in items] if asks_people else []
-            self.gallery.show_batch(payload["strategy"], payload["cycle"], items, hidden=pending)
-        self.cycle_shown.emit(payload["cycle"])
+            self.gallery.show_batch(payload.strategy, payload.cycle, items, hidden=pending)
+        self.cycle_shown.emit(payload.cycle)
 
     def _redraw(self) -> None:
         name = annotation_name(self.experiment) if self.experiment is not None else self.config.annotator.kind
@@ -609,9 +588,9 @@ class MainWindow(QMainWindow):
         self.gallery.clear()
         self.annotator_panel.clear_accounting()
 
-    def _on_need_labels(self, request: dict) -> None:
+    def _on_need_labels(self, request: LabelRequest) -> None:
         self.pending_labels = request
-        self.gallery.set_hidden(request["samples"])  # what the LLM decided may show; what you label may not
+        self.gallery.set_hidden(request.samples)  # what the LLM decided may show; what you label may not
         self._open_labeling_dialog()
 
     def _open_labeling_dialog(self) -> None:
@@ -620,13 +599,12 @@ class MainWindow(QMainWindow):
             return
         pool = self.dataset.pool
         groups = self.config.dataset.groups
-        votes = request.get("votes", {})
         items = [LabelItem(s, pool.images[s], groups[int(pool.groups[s])], self.predictions.get(s),
-                           tuple("?" if v is None else v for v in votes.get(s, ())))
-                 for s in request["samples"]]
+                           tuple("?" if v is None else v for v in request.votes.get(s, ())))
+                 for s in request.samples]
         # A human annotator's batch carries empty vote lists: only an LLM's flags are "unsure".
         what = "samples the LLM was unsure of" if self.config.annotator.kind == "llm" else "queried samples"
-        title = f"Label {len(items)} {what} — {request['run']}, cycle {request['cycle']}"
+        title = f"Label {len(items)} {what} — {request.run}, cycle {request.cycle}"
         dialog = LabelingDialog(items, list(self.config.dataset.classes), self, title=title)
         human = self.controller.human
         dialog.answered.connect(human.submit)
@@ -646,17 +624,17 @@ class MainWindow(QMainWindow):
         # Answers given so far are journalled; the run waits, paused, until Resume reopens the dialog.
         if self.labeling_dialog is not None:
             answered = set(self.labeling_dialog.answers())
-            self.pending_labels = dict(self.pending_labels,
-                                      samples=[s for s in self.pending_labels["samples"] if s not in answered])
+            self.pending_labels = dataclasses.replace(
+                self.pending_labels, samples=tuple(s for s in self.pending_labels.samples if s not in answered))
         self.labeling_dialog = None
         self.controller.pause()
-        self.statusBar().showMessage("Labelling postponed: the run is paused; Resume to label the rest")
+        self.statusBar().showMessage("Labeling postponed: the run is paused; Resume to label the rest")
 
-    def _on_failed(self, message: str, details: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Critical, "The run failed", message, parent=self)
+    def _on_failed(self, failure: Failed) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, "The run failed", failure.message, parent=self)
         box.setObjectName("errorDialog")
         box.setInformativeText("Everything up to the failure is saved in the experiment's journals.")
-        box.setDetailedText(details)
+        box.setDetailedText(failure.traceback)
         box.open()
         self.error_box = box
 
@@ -741,7 +719,7 @@ class MainWindow(QMainWindow):
         from .. import __version__
 
         QMessageBox.about(self, "About alstudio", f"alstudio {__version__}\nActive learning on biased Synbols, "
-                          "with fairness metrics, live plots and in-app labelling.")
+                          "with fairness metrics, live plots and in-app labeling.")
 
     def closeEvent(self, event) -> None:
         if self.controller.running:

@@ -1,32 +1,73 @@
-"""Runs an experiment on a QThread and re-emits the engine's events as signals with plain data.
+"""Runs an experiment on a QThread and re-emits the engine's events as signals with typed payloads.
 
-Nothing that crosses to the GUI thread is a tensor or a model: numbers, strings, dicts and
-numpy copies only. Pause, step and stop are cooperative (engine.loop.RunControl).
+What crosses to the GUI thread is a frozen dataclass of plain data (numbers, strings, tuples; the
+dataset's read-only arrays), never a tensor, a model or a string-keyed dict: the engine's
+ProgressReport and Failed, and the CycleReport and LabelRequest below. Pause, step and stop are
+cooperative (engine.loop.RunControl).
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
+from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..engine.annotators import HumanAnnotator, build_annotator
 from ..engine.experiment import Experiment
-from ..engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl
+from ..engine.loop import CycleResult, Failed, NeedLabels, RunControl
 from ..engine.progress import ExperimentProgress
 from ..engine.results import metrics_row
 from ..engine.runner import prepare, run_experiment
 from ..engine.strategies import STRATEGIES
 
 
+@dataclass(frozen=True)
+class QueriedSample:
+    """One sample of a queried batch, for the gallery and the labeling hints."""
+
+    sample: int  # index into the pool
+    class_index: int
+    group: int
+    score: float  # under the strategy that queried it; NaN where that is a random key
+    scores: tuple[tuple[str, float], ...]  # (strategy, score) under every deterministic strategy
+    probs: tuple[float, ...] | None  # the model's MC-averaged prediction
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """A run's cycle result (loop.CycleResult), as the plots, the counters and the gallery show it."""
+
+    run: str
+    strategy: str
+    seed: int  # 1-based, as in metrics.csv
+    cycle: int
+    n_labeled: int
+    # The metrics.csv row, columns named after the config's groups: the same record collect_rows reads
+    # from the journals for the plots, so it stays the table's mapping (a copy, owned by the window).
+    row: dict
+    queried: tuple[QueriedSample, ...]
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """Samples waiting for a person (loop.NeedLabels): all of a human batch, or what the LLM flagged."""
+
+    run: str
+    strategy: str
+    cycle: int
+    samples: tuple[int, ...]
+    votes: dict[int, tuple[str | None, ...]]  # sample -> the LLM's answers; empty for a human batch
+
+
 class _Worker(QObject):
-    # object, not dict: a dict signal becomes a QVariantMap, which sorts the keys (metrics columns lost their order).
-    progress = Signal(object)  # run, stage, done, total, cycle, overall (0..1 of the experiment), eta_seconds
+    # object: the frozen payload itself crosses the thread (a dict would become a QVariantMap and lose its order).
+    progress = Signal(object)  # engine.progress.ProgressReport
     dataset_ready = Signal(object)  # SynbolsDataset (read-only arrays, shared)
-    cycle_result = Signal(object)
-    need_labels = Signal(object)
-    failed = Signal(str, str)
+    cycle_result = Signal(object)  # CycleReport
+    need_labels = Signal(object)  # LabelRequest
+    failed = Signal(object)  # engine.loop.Failed
     done = Signal(bool)  # True when every run finished, False when stopped
 
     def __init__(self, experiment: Experiment, control: RunControl, human: HumanAnnotator,
@@ -43,7 +84,7 @@ class _Worker(QObject):
         try:
             self._run()
         except Exception as err:  # shown in a dialog; the journals are consistent by construction
-            self.failed.emit(str(err) or err.__class__.__name__, traceback.format_exc())
+            self.failed.emit(Failed(str(err) or err.__class__.__name__, traceback.format_exc()))
             self.done.emit(False)
         finally:
             self.moveToThread(QCoreApplication.instance().thread())  # to be deleted on the GUI thread
@@ -51,15 +92,10 @@ class _Worker(QObject):
     def _run(self) -> None:
         experiment = self.experiment
         config = experiment.config
-        tracker = ExperimentProgress(len(experiment.runs()), config.active.cycles, config.training.epochs,
-                                     config.active.initial_labels, config.active.query_size)
-
-        def emit(run: str, stage: str, done: int, total: int, cycle: int, estimate) -> None:
-            self.progress.emit({"run": run, "stage": stage, "done": done, "total": total, "cycle": cycle,
-                                "overall": estimate.fraction, "eta_seconds": estimate.eta_seconds})
+        tracker = ExperimentProgress.for_experiment(experiment)
 
         def preparing(stage, step, steps, done, total):
-            emit("", stage, done, total, -1, tracker.preparing(step, steps, done, total))
+            self.progress.emit(tracker.report_preparing(stage, step, steps, done, total))
 
         prepared = prepare(config, preparing, self.control.stop_event, self.workers)
         if prepared is None:
@@ -69,36 +105,26 @@ class _Worker(QObject):
         self.dataset_ready.emit(dataset)
         runs = experiment.runs()
         finished = True
-        current = None
         for spec, event in run_experiment(experiment, dataset, self.control, self._annotator_for,
                                           check_same_thread=True, explain=True):
-            index = runs.index(spec)
-            paused = self.control.paused_seconds
-            if spec is not current:
-                current = spec
-                tracker.run_started(paused)
-            if isinstance(event, Progress):
-                emit(spec.label, event.stage, event.done, event.total, event.cycle,
-                     tracker.stage(index, event.cycle, event.stage, event.done, event.total, paused))
-            elif isinstance(event, CycleResult):
-                estimate = tracker.cycle_done(index, event.cycle, paused)
-                self.cycle_result.emit(self._payload(spec, event, dataset))
-                emit(spec.label, "cycle done", event.cycle + 1, config.active.cycles + 1, event.cycle, estimate)
-                if self.step.is_set():
-                    self.step.clear()
-                    self.control.pause()
+            report = tracker.report(runs.index(spec), spec.label, event, self.control.paused_seconds)
+            if isinstance(event, CycleResult):
+                self.cycle_result.emit(self._cycle_report(spec, event, dataset))
             elif isinstance(event, NeedLabels):
-                self.need_labels.emit({"run": spec.label, "strategy": spec.strategy, "cycle": event.cycle,
-                                       "samples": [item.sample for item in event.items],
-                                       "votes": {s: list(v) for s, v in event.votes.items()}})
+                self.need_labels.emit(LabelRequest(spec.label, spec.strategy, event.cycle,
+                                                   tuple(item.sample for item in event.items),
+                                                   {s: tuple(v) for s, v in event.votes.items()}))
             elif isinstance(event, Failed):
-                self.failed.emit(event.message, event.traceback)
+                self.failed.emit(event)
                 finished = False
-            elif isinstance(event, Finished):
-                emit(spec.label, "run finished", event.cycles, event.cycles, event.cycles, tracker.run_done(index))
+            if report is not None:
+                self.progress.emit(report)
+            if isinstance(event, CycleResult) and self.step.is_set():
+                self.step.clear()
+                self.control.pause()
         self.done.emit(finished and not self.control.stop_event.is_set())
 
-    def _payload(self, spec, event: CycleResult, dataset) -> dict:
+    def _cycle_report(self, spec, event: CycleResult, dataset) -> CycleReport:
         row = metrics_row(spec.strategy, spec.index + 1, event.cycle, event.n_labeled, event.metrics,
                           self.experiment.config.dataset)
         queried = []
@@ -107,14 +133,13 @@ class _Worker(QObject):
             # A random pick's "score" is its random key: show none rather than a number that means nothing.
             meaningful = STRATEGIES[spec.strategy].score_is_informative
             for rank, sample in enumerate(event.queried_ids.tolist()):
-                queried.append({
-                    "sample": sample, "class": int(pool.classes[sample]), "group": int(pool.groups[sample]),
-                    "score": float(event.scores[rank]) if meaningful else float("nan"),
-                    "scores": {name: float(values[rank]) for name, values in event.score_table.items()},
-                    "probs": event.queried_probs[rank].tolist() if event.queried_probs is not None else None,
-                })
-        return {"run": spec.label, "strategy": spec.strategy, "seed": spec.index + 1, "cycle": event.cycle,
-                "n_labeled": event.n_labeled, "row": row, "queried": queried}
+                queried.append(QueriedSample(
+                    sample, int(pool.classes[sample]), int(pool.groups[sample]),
+                    float(event.scores[rank]) if meaningful else float("nan"),
+                    tuple((name, float(values[rank])) for name, values in event.score_table.items()),
+                    tuple(event.queried_probs[rank].tolist()) if event.queried_probs is not None else None))
+        return CycleReport(spec.label, spec.strategy, spec.index + 1, event.cycle, event.n_labeled, row,
+                           tuple(queried))
 
 
 class RunController(QObject):
@@ -124,7 +149,7 @@ class RunController(QObject):
     dataset_ready = Signal(object)
     cycle_result = Signal(object)
     need_labels = Signal(object)
-    failed = Signal(str, str)
+    failed = Signal(object)
     done = Signal(bool)
     state_changed = Signal(str)  # "idle", "running", "paused"
 
@@ -197,7 +222,7 @@ class RunController(QObject):
         if self._thread is not None and self._thread.isFinished():
             self._worker = None
 
-    def _after_cycle(self, payload: dict) -> None:
+    def _after_cycle(self, payload: CycleReport) -> None:
         if self.control.paused:  # a Step has just completed its cycle
             self.state_changed.emit("paused")
 

@@ -1,4 +1,4 @@
-"""A plot of one metric against the labelled count: per strategy a mean line, a band over seeds (the
+"""A plot of one metric against the labeled count: per strategy a mean line, a band over seeds (the
 95 % CI of the mean from three seeds on, else ± std: engine.results.curve_band), and each seed faintly
 behind."""
 
@@ -130,7 +130,7 @@ class CurvePlot(pg.PlotWidget):
         self.title_format = title
         self.title = title.replace("{band}", band_caption([]))
         self.colors = dict(colors or {})  # curve name -> colour, for curves that are not strategies
-        self.plotItem.setLabel("bottom", "labelled images")
+        self.plotItem.setLabel("bottom", "labeled images")
         self.plotItem.setLabel("left", y_label, units=y_units)
         self.legend = self.plotItem.legend = FlowLegend(labelTextColor="#222")  # named curves join it
         self.legend.setParentItem(self.plotItem)  # not the view box's: that clips its children
@@ -346,7 +346,7 @@ class CurvePlot(pg.PlotWidget):
             items["mean"].setPen(pg.mkPen(self.color(strategy), width=width))
 
     def add_reference(self, value: float, label: str, short: str | None = None) -> pg.InfiniteLine:
-        """A dashed horizontal line, e.g. the pool's base rate of a group, labelled where no curve and
+        """A dashed horizontal line, e.g. the pool's base rate of a group, labeled where no curve and
         no other label runs (see _place_line_labels); `short` is the label where `label` does not fit."""
         line = pg.InfiniteLine(pos=value, angle=0, movable=False,
                                pen=pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine), label=label,

@@ -53,8 +53,8 @@ class Annotator:
     def attach(self, journal, dataset) -> None:
         """Called once by the loop before the first request; most annotators need neither."""
 
-    def use_context(self, labelled: dict[int, tuple[int, str]], features) -> None:
-        """Before each request the loop offers what was labelled before this batch (sample -> (label,
+    def use_context(self, labeled: dict[int, tuple[int, str]], features) -> None:
+        """Before each request the loop offers what was labeled before this batch (sample -> (label,
         source)) and `features(pool_indices) -> [n, d]`, the queried cycle's trunk features: the LLM
         annotator picks demonstrations from them. Most annotators ignore both."""
 

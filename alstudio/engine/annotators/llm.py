@@ -5,7 +5,7 @@ data URL with the list of classes; the answer must be exactly one class. Unanimo
 accepted with source "llm"; anything else (disagreement, an unparseable answer, an error, the
 deadline) flags the sample, and flagged samples go to the fallback annotator: a human in the
 workbench, the ground truth (source "human_simulated") or nobody (deferred) in the CLI.
-Optional few-shot demonstrations come from samples a person (or the ground truth) labelled, never
+Optional few-shot demonstrations come from samples a person (or the ground truth) labeled, never
 from the LLM's own answers. Raw responses are cached in the journal, so a resumed run makes no
 duplicate paid calls.
 """
@@ -83,7 +83,7 @@ class LLMAnnotator(Annotator):
         self.cache_put = lambda key, value: None
         self._journal = None
         self._seed = 0
-        self._labelled: dict[int, tuple[int, str]] = {}  # before this batch, from the loop: demonstrations
+        self._labeled: dict[int, tuple[int, str]] = {}  # before this batch, from the loop: demonstrations
         self._features = None  # pool indices -> trunk features, from the loop, for similar demonstrations
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="llm")
         self._running: dict[Future, tuple[QueryItem, float]] = {}
@@ -109,8 +109,8 @@ class LLMAnnotator(Annotator):
             self.fallback.attach(journal, dataset)
 
     # -- the annotator interface ----------------------------------------------------------------
-    def use_context(self, labelled: dict[int, tuple[int, str]], features) -> None:
-        self._labelled, self._features = labelled, features
+    def use_context(self, labeled: dict[int, tuple[int, str]], features) -> None:
+        self._labeled, self._features = labeled, features
 
     def request(self, items: list[QueryItem]) -> None:
         self.accounting.new_batch(item.sample for item in items)
@@ -168,13 +168,13 @@ class LLMAnnotator(Annotator):
 
     # -- demonstrations (on the loop's thread) ----------------------------------------------------
     def _demonstrations(self, samples: list[int]) -> dict[int, Shots]:
-        """For each sample, `few_shot` labelled examples: random (seeded per sample) or the most
+        """For each sample, `few_shot` labeled examples: random (seeded per sample) or the most
         similar by cosine on the model's trunk features. Deterministic, so a resumed run builds
         the same prompts and finds them in the cache."""
         wanted = self.settings.few_shot
         if not wanted or not samples:
             return {}
-        labels = self._labelled
+        labels = self._labeled
         trusted = np.array(sorted(s for s, (_, source) in labels.items() if source not in UNTRUSTED_SOURCES),
                            dtype=np.int64)
         if not len(trusted):

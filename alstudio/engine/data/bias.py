@@ -85,7 +85,7 @@ class BiasKind:
     describe: Callable[[float, Sequence[str], Sequence[str]], str]
     biased: bool = True  # False: the strength means nothing, and there is no minority to plot
     # (spec, shares) -> [n_classes, n_groups] True for the cells the pool under-represents: what
-    # results count as the labelled share of minority cells and the pool's base rate of them.
+    # results count as the labeled share of minority cells and the pool's base rate of them.
     minority_rule: Callable[[BiasSpec, np.ndarray], np.ndarray] = below_even_share
 
     def minority_cells(self, spec: BiasSpec) -> np.ndarray:

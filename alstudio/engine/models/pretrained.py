@@ -61,7 +61,7 @@ class SourceTask:
 
     kind "characters": tell apart `classes`, characters that are not the experiment's, in images made
     for the purpose. kind "rotations" (self-supervised): tell how far each of `images` of the
-    experiment's own unlabelled pool (`pool`, its DatasetConfig as JSON) was rotated; no label is used.
+    experiment's own unlabeled pool (`pool`, its DatasetConfig as JSON) was rotated; no label is used.
     """
 
     architecture: str

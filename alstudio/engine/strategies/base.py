@@ -28,7 +28,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class Strategy:
-    """Scores the candidates (higher = more worth labelling) and picks k of them.
+    """Scores the candidates (higher = more worth labeling) and picks k of them.
 
     A subclass that sets its own non-empty `name` is registered; one without (a shared base such as
     GroupBalanced) is not.

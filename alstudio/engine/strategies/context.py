@@ -20,8 +20,8 @@ from . import heuristics
 @dataclass
 class ScoringContext:
     model: torch.nn.Module
-    candidate_images: torch.Tensor  # the unlabelled candidates, on the model's device
-    labelled_images: torch.Tensor
+    candidate_images: torch.Tensor  # the unlabeled candidates, on the model's device
+    labeled_images: torch.Tensor
     mc_samples: int
     seed: int
     power_beta: float = 1.0
@@ -41,8 +41,8 @@ class ScoringContext:
         return predict_features(self.model, self.candidate_images)
 
     @cached_property
-    def labelled_features(self) -> torch.Tensor:
-        return predict_features(self.model, self.labelled_images)
+    def labeled_features(self) -> torch.Tensor:
+        return predict_features(self.model, self.labeled_images)
 
     @cached_property
     def mc_probs(self) -> np.ndarray:

@@ -76,9 +76,9 @@ class RepresentativeBald(Strategy):
     ReSGrAL (van Liebergen, Schaaphok & Sileno, "Fairness-Sensitive Active Learning", 2024) samples
     representative subgroups; its exact algorithm is not in our notes and this does not claim to
     reproduce it. Here a subgroup is (sensitive group, the model's predicted class): the group is
-    the candidates' true sensitive attribute (visible without labelling, unlike the class), the
+    the candidates' true sensitive attribute (visible without labeling, unlike the class), the
     class is the MC-averaged prediction's argmax. The batch is split over the subgroups in
-    proportion to each one's share of the unlabelled candidates (largest-remainder rounding), and
+    proportion to each one's share of the unlabeled candidates (largest-remainder rounding), and
     each subgroup gives its highest-BALD candidates. Quotas from the candidates' own shares never
     exceed a subgroup's size, but heuristics.stratified_top_k would make up any shortfall from the
     best BALD scores left. The scores shown are BALD.
@@ -87,7 +87,7 @@ class RepresentativeBald(Strategy):
     name = "representative_bald"
     title = "Representative subgroups × BALD (in the spirit of ReSGrAL)"
     description = ("The batch is split over (sensitive group × predicted class) subgroups in proportion to "
-                   "their share of the unlabelled candidates; the highest-BALD candidates of each are taken. "
+                   "their share of the unlabeled candidates; the highest-BALD candidates of each are taken. "
                    "Inspired by ReSGrAL (van Liebergen et al. 2024), not a reproduction of it.")
     needs_mc_samples = True
 

@@ -338,16 +338,16 @@ def batchbald(mc_probs, k: int, rng: np.random.Generator, max_configs: int = 102
 # ----------------------------------------------------------------------------- core-set
 
 
-def _as_features(features, labelled_features) -> tuple[np.ndarray, np.ndarray]:
+def _as_features(features, labeled_features) -> tuple[np.ndarray, np.ndarray]:
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2:
         raise ValueError(f"features must have shape [N, D], got {features.shape}")
-    labelled = np.asarray(labelled_features, dtype=np.float64)
-    if labelled.size == 0:
-        labelled = labelled.reshape(0, features.shape[1])
-    if labelled.ndim != 2 or labelled.shape[1] != features.shape[1]:
-        raise ValueError(f"labelled_features must have shape [L, {features.shape[1]}], got {labelled.shape}")
-    return features, labelled
+    labeled = np.asarray(labeled_features, dtype=np.float64)
+    if labeled.size == 0:
+        labeled = labeled.reshape(0, features.shape[1])
+    if labeled.ndim != 2 or labeled.shape[1] != features.shape[1]:
+        raise ValueError(f"labeled_features must have shape [L, {features.shape[1]}], got {labeled.shape}")
+    return features, labeled
 
 
 def _min_sq_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -372,26 +372,26 @@ def _min_sq_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
-def kcenter_distances(features, labelled_features) -> np.ndarray:
-    """Each candidate's Euclidean distance to its nearest labelled point, float64 [N].
+def kcenter_distances(features, labeled_features) -> np.ndarray:
+    """Each candidate's Euclidean distance to its nearest labeled point, float64 [N].
 
-    A per-sample view of the core-set criterion (far from everything labelled = worth
-    labelling). With no labelled points every distance is +inf.
+    A per-sample view of the core-set criterion (far from everything labeled = worth
+    labeling). With no labeled points every distance is +inf.
     """
-    features, labelled = _as_features(features, labelled_features)
-    return np.sqrt(_min_sq_distances(features, labelled))
+    features, labeled = _as_features(features, labeled_features)
+    return np.sqrt(_min_sq_distances(features, labeled))
 
 
-def kcenter_greedy(features, labelled_features, k: int) -> np.ndarray:
+def kcenter_greedy(features, labeled_features, k: int) -> np.ndarray:
     """Core-set selection (Sener & Savarese 2018) by greedy k-center, int64 indices.
 
-    Repeatedly picks the candidate farthest from its nearest centre (the labelled points
+    Repeatedly picks the candidate farthest from its nearest centre (the labeled points
     and the candidates picked so far), so the batch covers the feature space. With no
-    labelled points the first pick is the candidate farthest from the candidates' mean
+    labeled points the first pick is the candidate farthest from the candidates' mean
     (an extreme point, independent of pool order, instead of an arbitrary index 0); the
     mean itself is not kept as a centre.
     """
-    features, labelled = _as_features(features, labelled_features)
+    features, labeled = _as_features(features, labeled_features)
     n = features.shape[0]
     k = _check_k(k, n)
     chosen = np.empty(k, dtype=np.int64)
@@ -399,15 +399,15 @@ def kcenter_greedy(features, labelled_features, k: int) -> np.ndarray:
         return chosen
 
     sq_norms = np.einsum("nd,nd->n", features, features)
-    if labelled.shape[0] > 0:
-        min_sq = _min_sq_distances(features, labelled)
+    if labeled.shape[0] > 0:
+        min_sq = _min_sq_distances(features, labeled)
     else:
         min_sq = _min_sq_distances(features, features.mean(axis=0, keepdims=True))
 
     for step in range(k):
         best = int(np.argmax(min_sq))  # ties: lowest index
         chosen[step] = best
-        if step == 0 and labelled.shape[0] == 0:
+        if step == 0 and labeled.shape[0] == 0:
             min_sq = np.full(n, np.inf)  # drop the mean: it only chose the first pick
         # One O(N*D) matvec per pick updates every candidate's nearest-centre distance.
         centre = features[best]

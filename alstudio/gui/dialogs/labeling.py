@@ -1,4 +1,4 @@
-"""The labelling dialog: a human labels a queried batch, one key press per image.
+"""The labeling dialog: a human labels a queried batch, one key press per image.
 
 The dialog never talks to the engine. It emits one signal per answer (and per undo) the moment it
 happens; the main window forwards them to the HumanAnnotator, whose loop journals each answer as it
@@ -136,7 +136,7 @@ class LabelTile(QWidget):
         else:
             self.badge.setText("?")
             self.badge.setStyleSheet("color: #757575; border: 2px dashed #bdbdbd; border-radius: 6px;")
-        state = f"labelled {answer}" if self.answered else "not labelled yet"
+        state = f"labeled {answer}" if self.answered else "not labeled yet"
         self.setAccessibleName(f"Sample {self.sample}, {state}" + (", selected" if current else ""))
         self.update()
 
@@ -174,7 +174,7 @@ class LabelingDialog(QDialog):
                  title: str | None = None, tile_size: int = 96, columns: int | None = None):
         super().__init__(parent)
         self.setObjectName("labelingDialog")
-        self.setAccessibleName("Labelling dialog")
+        self.setAccessibleName("Labeling dialog")
         self.setWindowTitle(title or f"Label {len(items)} queried samples")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # Readable on a lecture projector.
@@ -264,19 +264,19 @@ class LabelingDialog(QDialog):
         buttons.addStretch(1)
 
         self.progress = QLabel(objectName="labelingProgress")
-        self.progress.setAccessibleName("Labelling progress")
+        self.progress.setAccessibleName("Labeling progress")
         progress_font = QFont(font)
         progress_font.setBold(True)
         self.progress.setFont(progress_font)
         self.status = QLabel(objectName="labelingStatus")
-        self.status.setAccessibleName("Labelling status")
+        self.status.setAccessibleName("Labeling status")
         self.postpone_button = QPushButton("Postpone  [Esc]", objectName="postponeButton")
-        self.postpone_button.setAccessibleName("Postpone labelling")
+        self.postpone_button.setAccessibleName("Postpone labeling")
         self.postpone_button.setToolTip("Close without submitting: answers given so far are kept, the run stays "
                                         "paused until you come back")
         self.submit_button = QPushButton("Submit batch  [Enter]", objectName="submitButton")
         self.submit_button.setAccessibleName("Submit batch")
-        self.submit_button.setToolTip("Hand the labelled batch to the run; enabled once every image is labelled")
+        self.submit_button.setToolTip("Hand the labeled batch to the run; enabled once every image is labeled")
         for button in (self.postpone_button, self.submit_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAutoDefault(False)
@@ -362,7 +362,7 @@ class LabelingDialog(QDialog):
         self._answers[sample] = class_index
         self._undo.append((self._current, previous))
         self.answered.emit(sample, class_index)
-        self._after_change(f"Labelled sample {sample} as “{self._class_names[class_index]}”.")
+        self._after_change(f"Labeled sample {sample} as “{self._class_names[class_index]}”.")
         self._select(self._next_unanswered(self._current))
 
     def _undo_last(self) -> None:
@@ -408,12 +408,12 @@ class LabelingDialog(QDialog):
     def _after_change(self, message: str) -> None:
         self._update_progress()
         if len(self._answers) == len(self.tiles):
-            message += " All labelled: press Enter to submit."
+            message += " All labeled: press Enter to submit."
         self.status.setText(message)
 
     def _update_progress(self) -> None:
         done, total = len(self._answers), len(self.tiles)
-        self.progress.setText(f"{done} of {total} labelled")
+        self.progress.setText(f"{done} of {total} labeled")
         self.submit_button.setEnabled(done == total)
 
     def _refresh_tile(self, position: int) -> None:

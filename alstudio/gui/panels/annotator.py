@@ -25,9 +25,9 @@ from . import SetupPanel, describe, float_spin, form_layout, hint_label, int_spi
 KINDS = {
     "oracle": ("&Oracle", "Answers with the true class of every queried image."),
     "noisy": ("&Noisy", "A simulated annotator that answers a wrong class at the rates below, seeded per image."),
-    "human": ("&Human", "You label each queried image yourself, in the labelling dialog."),
+    "human": ("&Human", "You label each queried image yourself, in the labeling dialog."),
     "llm": ("&LLM", "A vision LLM on an OpenAI-compatible endpoint labels the images; answers it gives "
-                    "inconsistently come to you in the labelling dialog, with its votes."),
+                    "inconsistently come to you in the labeling dialog, with its votes."),
 }
 SELECTIONS = {"similar": "most similar (model features)", "random": "at random"}
 _INDENT = 24  # explanations and options sit under their radio button's text
@@ -111,11 +111,11 @@ class AnnotatorPanel(SetupPanel):
         self.samples_spin = describe(int_spin(AnnotatorConfig, "samples"), "llmSamplesSpin", "Answers per image",
                                      "How many answers per image the consistency check compares")
         self.few_shot_spin = describe(int_spin(AnnotatorConfig, "few_shot"), "fewShotSpin", "Demonstrations",
-                                      "Labelled examples shown in each prompt (0: none), taken only from labels "
+                                      "Labeled examples shown in each prompt (0: none), taken only from labels "
                                       "a person or the ground truth gave")
         self.few_shot_spin.setSpecialValueText("none (zero-shot)")
         self.few_shot_box = describe(QComboBox(), "fewShotSelectionBox", "Demonstrations chosen",
-                                     "Random labelled examples, or those the current model finds most similar "
+                                     "Random labeled examples, or those the current model finds most similar "
                                      "(cosine on its trunk features)")
         for value, text in SELECTIONS.items():
             self.few_shot_box.addItem(text, value)

@@ -161,7 +161,7 @@ class DatasetPanel(SetupPanel):
         self.classes_edit.textEdited.connect(self._on_classes)
 
         self.pool_spin = describe(int_spin(DatasetConfig, "pool_size"), "poolSizeSpin", "Pool size",
-                                  "Images the strategies may query (the unlabelled pool)")
+                                  "Images the strategies may query (the unlabeled pool)")
         self.test_spin = describe(int_spin(DatasetConfig, "test_size"), "testSizeSpin", "Test size",
                                   "Images in the test set, balanced over groups; at least classes x groups")
         self.seed_spin = describe(float_spin(DatasetConfig, "seed", decimals=0, step=1), "datasetSeedSpin",

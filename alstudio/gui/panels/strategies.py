@@ -74,9 +74,9 @@ class StrategiesPanel(SetupPanel):
 
         self.initial_spin = describe(int_spin(ActiveConfig, "initial_labels", maximum=_MAX_POOL - 1),
                                      "initialLabelsSpin", "Initial labels",
-                                     "Randomly chosen pool images labelled before the first cycle")
+                                     "Randomly chosen pool images labeled before the first cycle")
         self.query_spin = describe(int_spin(ActiveConfig, "query_size", maximum=_MAX_POOL - 1), "querySizeSpin",
-                                   "Query size", "Images each strategy asks to have labelled per cycle")
+                                   "Query size", "Images each strategy asks to have labeled per cycle")
         self.cycles_spin = describe(int_spin(ActiveConfig, "cycles"), "cyclesSpin", "Cycles",
                                     "Train, evaluate and query this many times after the initial labels")
         self.budget_label = hint_label(object_name="labelBudget")

@@ -88,9 +88,9 @@ class TrainingPanel(SetupPanel):
                                  "images were rotated. From scratch: random weights, which learn little from "
                                  "tens of labels")
         self.epochs_spin = describe(int_spin(TrainingConfig, "epochs"), "epochsSpin", "Epochs",
-                                    "Passes over the labelled set in every cycle")
+                                    "Passes over the labeled set in every cycle")
         self.batch_spin = describe(int_spin(TrainingConfig, "batch_size"), "batchSizeSpin", "Batch size",
-                                   "Labelled images per gradient step; small batches suit the few labels of "
+                                   "Labeled images per gradient step; small batches suit the few labels of "
                                    "early cycles")
         self.learning_rate_spin = describe(LearningRateSpin(), "learningRateSpin", "Learning rate",
                                            "Arrow keys step through 0.0001, 0.0003, 0.001, 0.003…; any value "

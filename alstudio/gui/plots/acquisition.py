@@ -1,4 +1,4 @@
-"""What the strategies acquire: each group's share of the labelled set against the labelled count,
+"""What the strategies acquire: each group's share of the labeled set against the labeled count,
 per strategy, with the pool's base rate of each group as a dashed line to compare against."""
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ def pool_group_rates(dataset_config) -> np.ndarray:
 
 class AcquisitionPlot(CurvePlot):
     def __init__(self, dataset_config, parent=None):
-        super().__init__("What the strategies acquire ({band})", "labelled share of the group", "%", parent=parent)
+        super().__init__("What the strategies acquire ({band})", "labeled share of the group", "%", parent=parent)
         self.setObjectName("acquisitionPlot")
-        self.setAccessibleName("Labelled share of each group per strategy")
+        self.setAccessibleName("Labeled share of each group per strategy")
         self.setToolTip("Solid, dotted and dash-dotted lines are the groups; dashed grey lines are each "
                         "group's share of the pool. Click a legend entry to hide its curves.")
         self.groups = list(dataset_config.groups)

@@ -1,4 +1,4 @@
-"""The fairness curve of a chosen metric (any in engine.metrics.FAIRNESS_METRICS) against the labelled
+"""The fairness curve of a chosen metric (any in engine.metrics.FAIRNESS_METRICS) against the labeled
 count, per strategy, with a menu to choose the metric."""
 
 from __future__ import annotations

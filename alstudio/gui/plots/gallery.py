@@ -121,7 +121,7 @@ class QueryGallery(QWidget):
             truth = "label pending" if item.sample in self._hidden else f"{item.class_name} · {item.group}"
             tile.setText(f"score {format_score(item.score)}\n{truth}")
             tile.setToolTip(self._why_html(item, strategy, table, index, len(items), item.sample in self._hidden))
-            said = ("class and group hidden until labelled" if item.sample in self._hidden
+            said = ("class and group hidden until labeled" if item.sample in self._hidden
                     else f"class {item.class_name}, group {item.group}")
             tile.setData(Qt.ItemDataRole.AccessibleTextRole,
                          f"Sample {item.sample}, {said}, score {format_score(item.score)}")
@@ -177,10 +177,10 @@ class QueryGallery(QWidget):
             label = f"<b>{html.escape(name)}</b> (queried)" if name == strategy else html.escape(name)
             rows.append(f"<tr><td>{label}</td><td align='right' style='{_GAP}'>{format_score(values[index])}</td>"
                         f"<td align='right' style='{_GAP}'>{rank}</td></tr>")
-        truth = ("class and group hidden until you have labelled it" if hidden else
+        truth = ("class and group hidden until you have labeled it" if hidden else
                  f"class <b>{html.escape(item.class_name)}</b>, group <b>{html.escape(item.group)}</b>")
         return (f"<p><b>Why sample {item.sample}?</b><br>{truth}</p>"
                 "<table cellspacing='0' cellpadding='2'>"
                 f"<tr><th align='left'>strategy</th><th align='right' style='{_GAP}'>score</th>"
                 f"<th align='right' style='{_GAP}'>rank in batch</th></tr>" + "".join(rows) + "</table>"
-                "<p><i>Higher scores are more worth labelling; rank 1 is the batch's top.</i></p>")
+                "<p><i>Higher scores are more worth labeling; rank 1 is the batch's top.</i></p>")

@@ -14,7 +14,7 @@ from ...plotting import CurvePlot, export_plot, palette_colors
 
 # (menu text, metrics column, axis title, what it means); the first is the default.
 X_AXES = (
-    ("all labels", "n_labeled", "labelled images",
+    ("all labels", "n_labeled", "labeled images",
      "Every label in the training set, whoever gave it"),
     ("labels from people", "people_labels", "labels from people (initial labels included)",
      "Only the labels a person (or the oracle standing in for one) gave: the human effort an LLM annotator saves"),
