@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--resnet-pool", type=int, default=500,
                         help="ResNet-18's pool (its T full passes are slow on a CPU)")
     parser.add_argument("--train-images", type=int, default=512,
-                        help="labelled images the training throughput is measured on (2 epochs)")
+                        help="labeled images the training throughput is measured on (2 epochs)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
     parser.add_argument("--lecture", action="store_true", help="also time the lecture preset end to end")
     args = parser.parse_args()

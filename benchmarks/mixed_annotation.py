@@ -1,5 +1,5 @@
 """The mixed-annotation effect on Synbols: test accuracy against the number of human labels, for
-human-only labelling (every queried label from a person) vs mixed labelling (a simulated LLM of
+human-only labeling (every queried label from a person) vs mixed labeling (a simulated LLM of
 accuracy A answers; only what fails its consistency check goes to a person).
 
     .venv/bin/python benchmarks/mixed_annotation.py [--seeds 2] [--accuracies 0.9 0.75]
@@ -7,7 +7,7 @@ accuracy A answers; only what fails its consistency check goes to a person).
 
 Lecture preset `lecture-bald-vs-random`, strategy bald. The initial labels count as human labels in
 both conditions. The simulated LLM casts `samples` = 3 independent votes per image, each right with
-probability A; unanimous votes are accepted (source "llm"), the rest are labelled by the ground truth
+probability A; unanimous votes are accepted (source "llm"), the rest are labeled by the ground truth
 (source "human_simulated"). Prints a markdown table for docs/results.md and draws one PNG.
 """
 
@@ -96,7 +96,7 @@ def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 5
     by_human = CurvePlot("Accuracy vs human labels ({band})", "test accuracy", colors=colors)
     by_human.setLabel("bottom", "human labels (initial labels included)")
     by_total = CurvePlot("Accuracy vs all labels (human + LLM)", "test accuracy", colors=colors)
-    by_total.setLabel("bottom", "labelled images")
+    by_total.setLabel("bottom", "labeled images")
     for name, arrays in results.items():
         for plot, x in ((by_human, arrays["human"]), (by_total, arrays["n_labeled"])):
             plot.set_curves({name: curve(x, arrays["accuracy"])})

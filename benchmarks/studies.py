@@ -192,7 +192,7 @@ def pairs_table(results: dict[str, list[dict]], pairs: list[tuple[str, str]]) ->
 
 
 def learning_curve_table(results: dict[str, list[dict]]) -> list[str]:
-    """Test accuracy at each labelled count, mean over seeds, one column per condition."""
+    """Test accuracy at each labeled count, mean over seeds, one column per condition."""
     from alstudio.engine.results import curves
 
     means = {}
@@ -200,7 +200,7 @@ def learning_curve_table(results: dict[str, list[dict]]) -> list[str]:
         curve = curves(rows, "accuracy")[rows[0]["strategy"]]  # one strategy per condition
         means[name] = dict(zip(curve["x"].tolist(), curve["mean"].tolist()))
     counts = sorted({x for values in means.values() for x in values})
-    lines = ["**test accuracy by labelled count** (mean over seeds)", "",
+    lines = ["**test accuracy by labeled count** (mean over seeds)", "",
              "| labels | " + " | ".join(means) + " |", "|---" * (len(means) + 1) + "|"]
     for x in counts:
         cells = (f"{values[x]:.3f}" if x in values else "" for values in means.values())
