@@ -190,11 +190,7 @@ class ActiveConfig(_Section):
     @field_validator("strategies")
     @classmethod
     def _strategies(cls, names: list[str]) -> list[str]:
-        for name in names:
-            if name not in STRATEGIES:
-                raise ValueError(f"must hold names from {', '.join(STRATEGIES)}, got {name!r}")
-        _no_duplicates(names)
-        return names
+        return strategy_names(names)
 
     @model_validator(mode="after")
     def _strategy_among_strategies(self) -> ActiveConfig:
@@ -296,6 +292,15 @@ class _FieldError(ValueError):
 
 def _field_error(key: str, message: str) -> _FieldError:
     return _FieldError(f"{key} {message}")
+
+
+def strategy_names(names: list[str]) -> list[str]:
+    """Registered strategy names, none twice (also what an experiment's manifest may list)."""
+    for name in names:
+        if name not in STRATEGIES:
+            raise ValueError(f"must hold names from {', '.join(STRATEGIES)}, got {name!r}")
+    _no_duplicates(names)
+    return names
 
 
 def _no_duplicates(values: list[str]) -> None:

@@ -47,12 +47,7 @@ class Manifest(BaseModel):
     @field_validator("strategies")
     @classmethod
     def _known_strategies(cls, names: list[str]) -> list[str]:
-        for name in names:
-            if name not in STRATEGIES:
-                raise ValueError(f"{name!r} is not a strategy")
-        if len(set(names)) != len(names):
-            raise ValueError("a strategy is listed twice")
-        return names
+        return configs.strategy_names(names)
 
 
 def _manifest_problem(err: ValidationError) -> str:
