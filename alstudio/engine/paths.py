@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 import platformdirs
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# What the program reads at run time ships inside the package (presets), wheel or checkout alike.
+RESOURCES = Path(str(files("alstudio") / "resources"))
 PRESETS = RESOURCES / "presets"
 
 

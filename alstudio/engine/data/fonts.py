@@ -16,6 +16,8 @@ import string
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..paths import RESOURCES
+
 # Free-licensed font packages from the package registry; each ships its files in <package>/files/.
 FONT_PACKAGES = (
     "font_amatic_sc",
@@ -44,7 +46,7 @@ AUDITED_CHARACTERS = frozenset(string.ascii_lowercase + string.digits)
 # Families every machine of ours has through fontconfig (Debian's fonts-dejavu-core).
 SYSTEM_FAMILIES = ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono")
 FALLBACK_FAMILY = "DejaVu Sans"
-_RESOURCE_FONTS = Path(__file__).resolve().parents[3] / "resources" / "fonts"
+_RESOURCE_FONTS = RESOURCES / "fonts"
 
 
 class _FcFontSet(ctypes.Structure):
