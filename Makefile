@@ -1,8 +1,11 @@
 # `make run` and `make test` set everything up themselves on first use (and only then):
 # cairo's headers for pycairo, the libraries Qt's X11 platform loads, the virtual environment in
 # .venv, and alstudio with its dev tools. `make run` checks the Qt platform libraries every time.
+# System packages come from apt-get on Linux and Homebrew on macOS; elsewhere make says what to install.
 SHELL := /bin/bash
 PYTHON ?= python3
+# Overridable so that tests/test_platform_setup.py can run the set-up as if on macOS or another system.
+UNAME_S ?= $(shell uname -s)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.alstudio-installed
@@ -24,7 +27,7 @@ QT_XCB_LIBRARIES := libxcb.so.1:libxcb1 libxcb-cursor.so.0:libxcb-cursor0 libxcb
 # Shell: $$missing_libs and $$missing become the libraries of QT_XCB_LIBRARIES that the dynamic
 # linker's cache (ldconfig -p) lacks, and their packages. Linux only; nothing when ldconfig cannot say.
 FIND_MISSING_QT_LIBRARIES = missing_libs=""; missing=""; missing_cairo=""; \
-	if [ "$$(uname -s)" = Linux ] && known=$$($(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig) -p 2>/dev/null); then \
+	if [ "$(UNAME_S)" = Linux ] && known=$$($(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig) -p 2>/dev/null); then \
 		for pair in $(QT_XCB_LIBRARIES); do \
 			printf '%s\n' "$$known" | grep -q "^[[:space:]]$${pair%%:*} " && continue; \
 			missing_libs="$$missing_libs $${pair%%:*}"; \
@@ -49,6 +52,26 @@ INSTALL_MISSING = if [ -z "$$missing" ]; then exit 0; fi; \
 		echo "Install your system's packages that provide them (on Debian:$$missing), then run make again."; \
 		exit 1; \
 	fi
+
+# Shell, macOS: cairo and pkg-config from Homebrew, or the command that installs them. Qt's macOS
+# platform plugin needs nothing outside PySide6, so there is no counterpart of QT_XCB_LIBRARIES.
+HOMEBREW_PACKAGES = if pkg-config --exists cairo 2>/dev/null; then exit 0; fi; \
+	if command -v brew >/dev/null; then \
+		echo "installing cairo pkg-config with Homebrew"; \
+		brew install cairo pkg-config; exit $$?; \
+	fi; \
+	echo "alstudio needs cairo and pkg-config from Homebrew (https://brew.sh) to build pycairo. Install Homebrew, then run:"; \
+	echo "    brew install cairo pkg-config"; \
+	echo "then run make again."; \
+	exit 1
+
+# Shell, any other system: make cannot know its package manager, so it names what pycairo's build needs.
+OTHER_SYSTEM_PACKAGES = if pkg-config --exists cairo 2>/dev/null; then exit 0; fi; \
+	echo "alstudio's set-up installs system packages on Linux (apt-get) and macOS (Homebrew), not on $(UNAME_S):" \
+		"install cairo's development files and pkg-config with your system's package manager (so that" \
+		"\`pkg-config --exists cairo\` succeeds), then run make again."; \
+	echo "On Windows make is not needed: pip install . (pycairo has Windows wheels), then run alstudio (see README.md)."; \
+	exit 1
 
 .PHONY: run test lint bench system-packages qt-platform-libraries clean
 
@@ -76,9 +99,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # pycairo (which synbols draws with) compiles against cairo's headers found through pkg-config; the
-# window needs the Qt platform libraries. One apt-get (or one printed command) for both.
+# window needs the Qt platform libraries. One apt-get (or one printed command) for both on Linux.
 system-packages:
-	@$(FIND_MISSING_QT_LIBRARIES); \
+	@case "$(UNAME_S)" in Linux) ;; Darwin) $(HOMEBREW_PACKAGES);; *) $(OTHER_SYSTEM_PACKAGES);; esac; \
+	$(FIND_MISSING_QT_LIBRARIES); \
 	pkg-config --exists cairo 2>/dev/null || { missing_cairo=1; missing=" libcairo2-dev pkg-config$$missing"; }; \
 	$(INSTALL_MISSING)
 

@@ -1,4 +1,4 @@
-"""The command line: `alstudio run|resume|report|generate|pretrain|presets|fonts|gui`.
+"""The command line: `alstudio run|resume|report|generate|pretrain|presets|fonts|gui|install-desktop-entry`.
 
 Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 on Ctrl-C.
 """
@@ -419,6 +419,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
                    screenshot=screenshot, lecture=args.lecture, experiment=experiment, export_plots=export_plots)
 
 
+def cmd_install_desktop_entry(args: argparse.Namespace) -> int:
+    from .desktop import install
+
+    installed = install(Path(args.dir) if args.dir else None)
+    print(f"wrote {installed.entry}\nwrote {installed.icon}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments are one sentence and exit 2, like every other bad input (not the usage block)."""
 
@@ -489,6 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "as it quits")
     gui.add_argument("--lecture", action="store_true", help="open in lecture mode (F11 toggles it)")
     gui.set_defaults(handler=cmd_gui)
+
+    desktop = commands.add_parser("install-desktop-entry", help="add the workbench to a Linux desktop's "
+                                  "application menu: alstudio.desktop and its icon")
+    desktop.add_argument("--dir", metavar="DIR", help="the data folder to install into: the entry goes into "
+                         "DIR/applications, the icon into DIR/icons/hicolor/scalable/apps (default: $XDG_DATA_HOME, "
+                         "or ~/.local/share)")
+    desktop.set_defaults(handler=cmd_install_desktop_entry)
     return parser
 
 

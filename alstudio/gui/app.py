@@ -34,6 +34,20 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def present_as_alstudio(app) -> None:
+    """Name and icon the desktop shows for the app. On Linux the desktop file name ties the running
+    windows to the launcher `alstudio install-desktop-entry` writes (its icon in the task bar)."""
+    from PySide6.QtGui import QIcon
+
+    from ..desktop import APP_ID, ICON
+
+    app.setApplicationName(APP_ID)  # also Qt's X11 WM_CLASS class, the entry's StartupWMClass
+    # No setApplicationDisplayName: Qt appends it to every window title, and ours already start with it.
+    app.setWindowIcon(QIcon(str(ICON)))
+    if sys.platform.startswith("linux"):
+        app.setDesktopFileName(APP_ID)
+
+
 def make_window(config: configs.ExperimentConfig, experiment: str | Path | None = None):
     """The workbench window `alstudio gui` shows: `config` in the panels, or the experiment folder
     as File > Open experiment folder shows it. Needs a QApplication."""
@@ -54,7 +68,7 @@ def run_gui(config: configs.ExperimentConfig, autostart: bool = False,
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("alstudio")
+    present_as_alstudio(app)
     app.setOrganizationName("alstudio")
     window = make_window(config, experiment)
     _install_excepthook(window)
