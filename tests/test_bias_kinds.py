@@ -145,11 +145,11 @@ def test_the_dataset_panel_offers_a_new_kind_with_its_roles_and_note(first_class
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QComboBox, QListWidget, QSlider, QWidget
 
+    from alstudio.gui.config_model import ConfigModel
     from alstudio.gui.panels.dataset import DatasetPanel
 
-    panel = DatasetPanel()
+    panel = DatasetPanel(ConfigModel(first_class_skewed))
     qtbot.addWidget(panel)
-    panel.set_config(first_class_skewed)
     box = panel.findChild(QComboBox, "biasBox")
     index = box.findData("first_class_skewed")
     assert box.itemText(index) == "First class skewed" and box.currentIndex() == index
@@ -158,6 +158,5 @@ def test_the_dataset_panel_offers_a_new_kind_with_its_roles_and_note(first_class
     assert [groups.item(row).text() for row in range(2)] == ["blue   — most of a", "red   — rare in a"]
     assert panel.findChild(QWidget, "biasHint").text() == "a comes in blue in 80% of its images."
     assert panel.findChild(QSlider, "biasStrengthSlider").isEnabled()
-    data = first_class_skewed.model_dump()
-    panel.apply_to(data)
-    assert configs.validate(data).dataset.bias == "first_class_skewed"
+    panel.findChild(QSlider, "biasStrengthSlider").setValue(70)  # an edit: the model validates the new kind
+    assert panel.config_model.error is None and panel.config_model.config.dataset.bias == "first_class_skewed"

@@ -64,11 +64,7 @@ def filled_window(window, qtbot):
 
 
 def _fill(win) -> None:
-    rows = _rows(win.config.dataset)
-    win.rows = rows
-    win.learning_plot.set_rows(rows, "oracle")
-    win.fairness_plot.set_rows(rows)
-    win.acquisition_plot.set_rows(rows)
+    win.results.show_rows(_rows(win.config.dataset), "oracle")
     win.gallery.show_batch("bald", 3, _gallery_items(6))
 
 

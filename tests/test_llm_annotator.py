@@ -174,9 +174,8 @@ def test_the_annotator_panel_tests_the_connection_off_the_gui_thread(qtbot):
         panel.test_connection()
         qtbot.waitUntil(lambda: panel.connection_label.text().startswith("✓"), timeout=10_000)
         assert "stub-vision" in panel.connection_label.text()
-        data = tiny_config().model_dump()
-        panel.apply_to(data)
-        assert data["annotator"]["kind"] == "llm" and data["annotator"]["base_url"] == server.base_url
+        annotator = panel.config_model.section("annotator")
+        assert annotator["kind"] == "llm" and annotator["base_url"] == server.base_url
     panel.endpoint_edit.setText("http://127.0.0.1:9/v1")  # the discard port: nothing listens there
     panel.test_connection()
     qtbot.waitUntil(lambda: panel.connection_label.text().startswith("✗"), timeout=20_000)
@@ -222,9 +221,7 @@ def test_the_key_goes_to_the_keyring_and_is_used_from_there(qtbot, tmp_path, mon
         panel.store_key()
         assert panel.connection_label.text().startswith("✓") and panel.key_edit.text() == ""
         assert api_key("http://127.0.0.1:8000/v1", "ALSTUDIO_UNSET_KEY") == "sk-keyring-secret"
-        data = tiny_config().model_dump()
-        panel.apply_to(data)
-        assert "sk-keyring-secret" not in repr(data)
+        assert "sk-keyring-secret" not in repr(panel.config_model.data())
     finally:
         keyring.set_keyring(previous)
     from keyring.backends import fail

@@ -27,6 +27,7 @@ from alstudio.engine.data.attributes import BACKGROUNDS  # noqa: E402
 from alstudio.engine.strategies import STRATEGIES  # noqa: E402
 from alstudio.engine.training import device_description, pick_device  # noqa: E402
 from alstudio.gui import preview_loader  # noqa: E402
+from alstudio.gui.config_model import ConfigModel  # noqa: E402
 from alstudio.gui.panels import AnnotatorPanel, DatasetPanel, StrategiesPanel, TrainingPanel  # noqa: E402
 from alstudio.gui.preview_loader import PreviewLoader  # noqa: E402
 
@@ -64,10 +65,8 @@ def _small(**dataset):
 
 
 def _panel(qtbot, cls, config=None):
-    panel = cls()
+    panel = cls(ConfigModel(config) if config is not None else None)
     qtbot.addWidget(panel)
-    if config is not None:
-        panel.set_config(config)
     return panel
 
 
@@ -83,10 +82,9 @@ def _click_radio(qtbot, radio) -> None:
     qtbot.mouseClick(radio, Qt.MouseButton.LeftButton, pos=QPoint(8, radio.height() // 2))
 
 
-def _applied(panel, config=None) -> dict:
-    data = (config or configs.ExperimentConfig()).model_dump()
-    panel.apply_to(data)
-    return data
+def _applied(panel) -> dict:
+    """The set-up as the panel's edits left it in its model."""
+    return panel.config_model.data()
 
 
 def _checked(list_widget: QListWidget) -> list[str]:
@@ -109,19 +107,119 @@ def _image_bytes(panel) -> bytes:
 # ---- every panel ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", configs.preset_names() + ["unusual"])
-def test_every_panel_shows_a_config_and_writes_it_back_unchanged(qtbot, source):
-    config = configs.validate(UNUSUAL) if source == "unusual" else configs.load_preset(source)
+def _shown(panels) -> dict:
+    """Every panel-owned key as the panels' controls show it, read back from the controls alone."""
+    def control(name):
+        found = [panel.findChild(QWidget, name) for panel in panels]
+        return next(widget for widget in found if widget is not None)
+
+    def values(section, names):
+        return {key: control(name).value() for key, name in names.items()}
+
+    def choices(section, names):
+        return {key: control(name).currentData() for key, name in names.items()}
+
+    grad = control("gradLambdaSpin").value() if control("gradCheck").isChecked() else 0.0
+    group = control("errorGroupBox").currentText() if control("errorGroupCheck").isChecked() else None
+    return {
+        "dataset": {**choices("dataset", {"bias": "biasBox", "sensitive_attribute": "attributeBox"}),
+                    "bias_strength": control("biasStrengthSlider").value() / 100,
+                    "groups": _checked(control("groupsList")),
+                    "classes": [c for c in control("classesEdit").text() if not c.isspace()],
+                    **values("dataset", {"pool_size": "poolSizeSpin", "test_size": "testSizeSpin"}),
+                    "seed": int(control("datasetSeedSpin").value())},
+        "model": choices("model", {"architecture": "architectureBox", "init": "initBox"}),
+        "training": {**values("training", {"epochs": "epochsSpin", "batch_size": "batchSizeSpin",
+                                           "learning_rate": "learningRateSpin"}),
+                     **choices("training", {"optimizer": "optimizerBox", "device": "deviceBox"}),
+                     "reset_each_cycle": control("resetEachCycleCheck").isChecked(), "grad_lambda": grad},
+        "active": {"strategies": sorted(_checked(control("strategyList"))),
+                   **values("active", {"repetitions": "seedsSpin", "initial_labels": "initialLabelsSpin",
+                                       "query_size": "querySizeSpin", "cycles": "cyclesSpin",
+                                       "mc_samples": "mcSamplesSpin"})},
+        "annotator": {"kind": next(k for k in ("oracle", "noisy", "human", "llm")
+                                   if control(f"{k}Radio").isChecked()),
+                      **values("annotator", {"error_rate": "errorRateSpin", "error_group_rate": "errorGroupRateSpin",
+                                             "samples": "llmSamplesSpin", "few_shot": "fewShotSpin"}),
+                      "error_group": group, "base_url": control("endpointEdit").text(),
+                      "model": control("modelEdit").text(), "api_key_env": control("apiKeyEnvEdit").text(),
+                      "few_shot_selection": control("fewShotSelectionBox").currentData()},
+    }
+
+
+def _expected(config) -> dict:
     data = config.model_dump()
-    for section, keys in PANEL_KEYS.items():
-        for key in keys:
-            data[section][key] = None  # a key no panel writes back stays None and fails validation
-    for cls in PANELS:
-        panel = _panel(qtbot, cls)
-        with qtbot.assertNotEmitted(panel.changed):
-            panel.set_config(config)
-        panel.apply_to(data)
-    assert configs.validate(data) == config
+    shown = {section: {key: data[section][key] for key in keys} for section, keys in PANEL_KEYS.items()}
+    shown["dataset"]["bias_strength"] = round(config.dataset.bias_strength, 2)  # the slider's steps
+    del shown["active"]["strategy"]  # shown as the checked strategies, which are what runs
+    shown["active"]["strategies"] = sorted(config.active.run_strategies())
+    return shown
+
+
+@pytest.mark.parametrize("source", configs.preset_names() + ["unusual"])
+def test_every_panel_shows_the_models_config_without_an_edit(qtbot, source):
+    config = configs.validate(UNUSUAL) if source == "unusual" else configs.load_preset(source)
+    model = ConfigModel()
+    panels = [cls(model) for cls in PANELS]
+    for panel in panels:
+        qtbot.addWidget(panel)
+    with qtbot.assertNotEmitted(model.changed):
+        model.load(config)
+    assert _shown(panels) == _expected(config)
+    assert model.data() == config.model_dump() and model.config == config and model.error is None
+
+
+def _edit(qtbot, control) -> None:
+    """Change one control as a user would, by one step, one key or one click."""
+    if isinstance(control, (QSpinBox, QDoubleSpinBox)):
+        control.stepBy(1 if control.value() < control.maximum() else -1)
+    elif isinstance(control, QSlider):
+        control.setValue(control.value() + (1 if control.value() < control.maximum() else -1))
+    elif isinstance(control, QComboBox):
+        control.setCurrentIndex((control.currentIndex() + 1) % control.count())
+    elif isinstance(control, (QCheckBox, QRadioButton)):
+        control.click()
+    elif isinstance(control, QLineEdit):
+        qtbot.keyClicks(control, "z")
+    elif isinstance(control, QListWidget):
+        item = next(control.item(row) for row in range(control.count())
+                    if control.item(row).checkState() == Qt.CheckState.Unchecked)
+        item.setCheckState(Qt.CheckState.Checked)
+    elif isinstance(control, QToolButton):  # the group moves: the second group goes up, down or first
+        control.parent().findChild(QListWidget, "groupsList").setCurrentRow(1)
+        control.click()
+
+
+@pytest.mark.parametrize("kind", ["noisy", "llm"])
+def test_each_edit_of_any_control_writes_the_model_once_and_validates_once(qtbot, monkeypatch, kind):
+    data = {section: dict(values) for section, values in UNUSUAL.items()}
+    data["annotator"]["kind"] = kind  # its options are enabled: a user can edit them
+    config = configs.validate(data)
+    model = ConfigModel(config)
+    panels = [cls(model) for cls in PANELS]
+    for panel in panels:
+        qtbot.addWidget(panel)
+    real = configs.validate
+    validations = []
+    monkeypatch.setattr(configs, "validate", lambda *args, **kwargs: validations.append(1) or real(*args, **kwargs))
+    edited = 0
+    for panel in panels:
+        for control in [c for kind_ in CONTROL_TYPES for c in panel.findChildren(kind_)]:
+            model.load(config)  # every edit starts from the same set-up
+            if not control.isEnabled() or control.objectName() == "apiKeyEdit":  # the key never enters a config
+                continue
+            if isinstance(control.parent(), (QSpinBox, QDoubleSpinBox)) or (
+                    isinstance(control, QRadioButton) and control.isChecked()):
+                continue  # a spin box's own editor; a chosen radio (a click leaves it chosen)
+            before, signals, validations[:] = model.data(), [], []
+            model.changed.connect(signals.append)
+            _edit(qtbot, control)
+            model.changed.disconnect(signals.append)
+            name = control.objectName()
+            assert model.data() != before, f"{name}: the edit did not reach the model"
+            assert len(signals) == 1 and len(validations) == 1, (name, len(signals), len(validations))
+            edited += 1
+    assert edited >= 30
 
 
 def test_every_control_is_named_described_and_has_an_accessible_name(qtbot):
@@ -140,7 +238,7 @@ def test_every_control_is_named_described_and_has_an_accessible_name(qtbot):
 def test_bias_slider_edits_strength_and_is_off_without_bias(qtbot):
     panel = _panel(qtbot, DatasetPanel)
     slider = panel.findChild(QSlider, "biasStrengthSlider")
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         slider.setValue(80)
     assert _applied(panel)["dataset"]["bias_strength"] == 0.8
     assert panel.findChild(QWidget, "biasStrengthValue").text() == "0.80"
@@ -157,7 +255,7 @@ def test_switching_the_attribute_offers_its_values_with_two_checked(qtbot):
     panel = _panel(qtbot, DatasetPanel)
     attribute = panel.findChild(QComboBox, "attributeBox")
     groups = panel.findChild(QListWidget, "groupsList")
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         attribute.setCurrentIndex(attribute.findData("background"))
     offered = [groups.item(row).data(Qt.ItemDataRole.UserRole) for row in range(groups.count())]
     assert sorted(offered) == sorted(BACKGROUNDS)
@@ -179,7 +277,7 @@ def test_groups_keep_two_checked_and_any_can_be_made_the_majority(qtbot):
     _item(groups, "green").setCheckState(Qt.CheckState.Checked)
     assert _applied(panel)["dataset"]["groups"] == ["blue", "red", "green"]
     groups.setCurrentItem(_item(groups, "green"))
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         qtbot.mouseClick(panel.findChild(QToolButton, "groupFirstButton"), Qt.MouseButton.LeftButton)
     assert _applied(panel)["dataset"]["groups"] == ["green", "blue", "red"]
     assert "majority" in _item(groups, "green").text() and "majority" not in _item(groups, "blue").text()
@@ -195,7 +293,7 @@ def test_classes_are_typed_as_characters_and_cannot_repeat(qtbot):
     panel = _panel(qtbot, DatasetPanel)
     edit = panel.findChild(QLineEdit, "classesEdit")
     edit.clear()
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         qtbot.keyClicks(edit, "a d e")
     assert _applied(panel)["dataset"]["classes"] == ["a", "d", "e"]
     qtbot.keyClicks(edit, "a")  # a second "a" is refused by the field
@@ -227,7 +325,7 @@ def test_preview_regenerates_off_the_gui_thread_after_an_edit(qtbot, monkeypatch
     monkeypatch.setattr(preview_loader, "generate_dataset", recording)
     panel = _panel(qtbot, DatasetPanel)
     with qtbot.waitSignal(panel.loader.ready, timeout=10_000):
-        panel.set_config(_small(bias_strength=0.9))
+        panel.config_model.load(_small(bias_strength=0.9))
     first = _image_bytes(panel)
     assert threads and all(t is not threading.main_thread() for t in threads)
 
@@ -266,7 +364,7 @@ def test_deleting_the_panel_mid_preview_cancels_the_render(qtbot, monkeypatch):
     window = QMainWindow()
     panel = DatasetPanel()
     window.setCentralWidget(panel)
-    panel.set_config(_small())
+    panel.config_model.load(_small())
     qtbot.waitUntil(lambda: panel.loader.busy, timeout=5000)
     started = time.perf_counter()
     shiboken6.delete(window)  # deleted with its window, never closed: Qt would abort on a running thread
@@ -276,7 +374,7 @@ def test_deleting_the_panel_mid_preview_cancels_the_render(qtbot, monkeypatch):
 def test_a_burst_of_edits_renders_once(qtbot):
     panel = _panel(qtbot, DatasetPanel)
     with qtbot.waitSignal(panel.loader.ready, timeout=10_000):
-        panel.set_config(_small())
+        panel.config_model.load(_small())
     before = panel.loader.latest_request
     slider = panel.findChild(QSlider, "biasStrengthSlider")
     with qtbot.waitSignal(panel.loader.ready, timeout=10_000):
@@ -288,7 +386,7 @@ def test_a_burst_of_edits_renders_once(qtbot):
 def test_invalid_settings_keep_the_previous_preview(qtbot):
     panel = _panel(qtbot, DatasetPanel)
     with qtbot.waitSignal(panel.loader.ready, timeout=10_000):
-        panel.set_config(_small())
+        panel.config_model.load(_small())
     shown, requests = _image_bytes(panel), panel.loader.latest_request
     edit = panel.findChild(QLineEdit, "classesEdit")
     edit.clear()
@@ -329,7 +427,8 @@ def test_strategies_are_exactly_the_configs(qtbot):
         assert f"<b>{name}</b>" in strategies.item(row).toolTip()
         assert html.escape(STRATEGIES[name].description) in strategies.item(row).toolTip()
     # A config listing several runs them in its own order, each as often as it says.
-    panel.set_config(configs.validate({"active": {"strategies": ["bald", "random", "coreset"], "repetitions": 3}}))
+    listing = configs.validate({"active": {"strategies": ["bald", "random", "coreset"], "repetitions": 3}})
+    panel.config_model.load(listing)
     assert panel.strategies() == ["bald", "random", "coreset"] and panel.seeds() == 3
     assert panel.findChild(QWidget, "runsLabel").text().endswith("= 9 runs")
 
@@ -337,7 +436,7 @@ def test_strategies_are_exactly_the_configs(qtbot):
 def test_unchecking_a_strategy_removes_it_but_one_always_stays(qtbot):
     panel = _panel(qtbot, StrategiesPanel, configs.validate({"active": {"strategies": ["random", "bald"]}}))
     strategies = panel.findChild(QListWidget, "strategyList")
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         _item(strategies, "bald").setCheckState(Qt.CheckState.Unchecked)
     assert panel.strategies() == ["random"]
     assert _applied(panel)["active"]["strategy"] == "random"
@@ -354,7 +453,7 @@ def test_grad_off_writes_zero_and_on_restores_lambda(qtbot):
     panel = _panel(qtbot, StrategiesPanel, configs.validate({"training": {"grad_lambda": 2.0}}))
     grad, weight = panel.findChild(QCheckBox, "gradCheck"), panel.findChild(QDoubleSpinBox, "gradLambdaSpin")
     assert grad.isChecked() and weight.isEnabled()
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         grad.setChecked(False)
     assert _applied(panel)["training"]["grad_lambda"] == 0.0 and not weight.isEnabled()
     grad.setChecked(True)
@@ -364,7 +463,7 @@ def test_grad_off_writes_zero_and_on_restores_lambda(qtbot):
 def test_loop_settings_are_written_to_active(qtbot):
     panel = _panel(qtbot, StrategiesPanel)
     for name, value in (("initialLabelsSpin", 30), ("querySizeSpin", 15), ("cyclesSpin", 4), ("mcSamplesSpin", 8)):
-        with qtbot.waitSignal(panel.changed, timeout=1000):
+        with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
             panel.findChild(QSpinBox, name).setValue(value)
     active = _applied(panel)["active"]
     assert (active["initial_labels"], active["query_size"], active["cycles"], active["mc_samples"]) == (30, 15, 4, 8)
@@ -377,7 +476,7 @@ def test_loop_settings_are_written_to_active(qtbot):
 def test_training_controls_write_their_keys(qtbot):
     panel = _panel(qtbot, TrainingPanel, configs.ExperimentConfig())
     rate = panel.findChild(QDoubleSpinBox, "learningRateSpin")
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         rate.stepUp()  # 0.001 -> 0.003: arrows walk the usual learning rates
     optimizer = panel.findChild(QComboBox, "optimizerBox")
     optimizer.setCurrentIndex(optimizer.findData("sgd"))
@@ -411,7 +510,7 @@ def test_choosing_noisy_writes_kind_and_error_rates(qtbot):
     _show_active(qtbot, panel)
     rate = panel.findChild(QDoubleSpinBox, "errorRateSpin")
     assert not rate.isEnabled()  # the oracle has no error rate
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         _click_radio(qtbot, panel.findChild(QRadioButton, "noisyRadio"))
     assert rate.isEnabled()
     rate.setValue(0.25)
@@ -420,12 +519,13 @@ def test_choosing_noisy_writes_kind_and_error_rates(qtbot):
         "kind": "noisy", "error_rate": 0.25, "error_group": None, "error_group_rate": 0.3}
     panel.findChild(QCheckBox, "errorGroupCheck").setChecked(True)
     panel.findChild(QDoubleSpinBox, "errorGroupRateSpin").setValue(0.5)
-    data = _applied(panel, _small())
+    data = _applied(panel)
     assert (data["annotator"]["error_group"], data["annotator"]["error_group_rate"]) == ("red", 0.5)
     configs.validate(data)
 
-    panel.set_groups(["blue", "green"])  # red left the dataset: the noisier group follows
+    panel.config_model.edit("dataset", groups=["blue", "green"])  # red left the dataset: the noisier group follows
     assert panel.findChild(QComboBox, "errorGroupBox").currentText() == "green"
+    assert _applied(panel)["annotator"]["error_group"] == "green" and panel.config_model.error is None
     _click_radio(qtbot, panel.findChild(QRadioButton, "humanRadio"))
     assert _applied(panel)["annotator"]["kind"] == "human" and not rate.isEnabled()
 
@@ -437,7 +537,7 @@ def test_llm_demonstrations_are_set_in_the_panel(qtbot):
     shots = panel.findChild(QSpinBox, "fewShotSpin")
     chosen = panel.findChild(QComboBox, "fewShotSelectionBox")
     assert shots.text() == "none (zero-shot)" and not chosen.isEnabled()
-    with qtbot.waitSignal(panel.changed, timeout=1000):
+    with qtbot.waitSignal(panel.config_model.changed, timeout=1000):
         shots.setValue(3)
     assert chosen.isEnabled()
     chosen.setCurrentIndex(chosen.findData("random"))
@@ -453,3 +553,18 @@ def test_the_strength_note_says_when_the_bias_does_nothing(qtbot, bias):
     assert "mostly" not in note and "%" not in note
     panel.findChild(QSlider, "biasStrengthSlider").setValue(90)
     assert "90%" in panel.findChild(QWidget, "biasHint").text()
+
+
+def test_a_locked_panel_stays_locked_and_unlocks_to_what_the_set_up_enables(qtbot):
+    panel = _panel(qtbot, AnnotatorPanel, _small())
+    rate = panel.findChild(QDoubleSpinBox, "errorRateSpin")
+    chosen = panel.findChild(QComboBox, "fewShotSelectionBox")
+    assert not rate.isEnabled() and not chosen.isEnabled()  # the oracle has neither
+    panel.set_editable(False)
+    llm = configs.validate({"annotator": {"kind": "llm", "few_shot": 3}})
+    panel.config_model.load(llm)  # another experiment opened while the settings are read-only
+    assert not chosen.isEnabled()
+    panel.set_editable(True)
+    assert chosen.isEnabled()
+    panel.findChild(QRadioButton, "noisyRadio").setChecked(True)
+    assert rate.isEnabled()  # greyed by its group before the lock, it follows the group again

@@ -1,9 +1,10 @@
 """The experiment set-up panels, each a QWidget meant to sit in a QDockWidget.
 
-Every panel has the same small API: `changed` (any user edit), `set_config(config)` (show these
-values, emitting nothing) and `apply_to(data)` (write the panel's keys into a `model_dump()`-shaped
-dict). The helpers here keep the panels' controls alike: named, described, and bounded by the
-config's own Field constraints, so that most invalid values cannot be typed at all.
+Every panel reads from and writes to one ConfigModel (`config_model`, shared by the window's panels):
+it shows the model's values when a config is loaded, writes the keys of each user edit to the model
+(which validates once), and refreshes what it derives from the model whenever it changes. The
+helpers here keep the panels' controls alike: named, described, and bounded by the config's own
+Field constraints, so that most invalid values cannot be typed at all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 
 import annotated_types
 from pydantic import BaseModel
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -29,45 +30,80 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..config_model import ConfigModel
+
 _QT_INT_MAX = 2**31 - 1
 
 
 class SetupPanel(QWidget):
-    """Base of the set-up panels: `changed` fires for user edits only, never while showing a config."""
+    """Base of the set-up panels. A subclass builds its controls, then calls `_bind()`; it implements
+    `_show()` (every control from the model) and may implement `_refresh(section)` (what it derives
+    from the model: summaries, notes, enabled states). Without a model it makes its own, on the defaults."""
 
-    changed = Signal()
-
-    def __init__(self, object_name: str, accessible_name: str, parent: QWidget | None = None):
+    def __init__(self, object_name: str, accessible_name: str, config_model: ConfigModel | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName(object_name)
         self.setAccessibleName(accessible_name)
+        self.config_model = config_model if config_model is not None else ConfigModel(parent=self)
         self._showing = False
         self._locked: dict[QWidget, bool] = {}
 
+    def _bind(self) -> None:
+        self.config_model.loaded.connect(self._on_loaded)
+        self.config_model.changed.connect(self._refresh)
+        self._on_loaded()
+
+    def _on_loaded(self) -> None:
+        with self._showing_config():
+            self._show()
+        self._refresh("")
+
+    def _show(self) -> None:
+        raise NotImplementedError
+
+    def _refresh(self, section: str) -> None:
+        """After a load ("") or an edit of `section`: bring derived text and states up to date."""
+
     @contextmanager
     def _showing_config(self) -> Iterator[None]:
-        self._showing = True
+        # Control signals fired while the panel shows the model are not user edits.
+        showing, self._showing = self._showing, True
         try:
             yield
         finally:
-            self._showing = False
+            self._showing = showing
 
-    def _edited(self, *_args) -> None:
+    def _read(self, section: str, key: str):
+        return self.config_model.value(section, key)
+
+    def _write(self, section: str, **values) -> None:
+        """A user edit: these keys go to the model in one edit (one validation)."""
         if not self._showing:
-            self.changed.emit()
+            self.config_model.edit(section, **values)
 
     def set_editable(self, editable: bool) -> None:
         """Lock the inputs during a run but keep pictures and text readable (a disabled panel greys out);
         unlocking restores each input's own enabled state."""
         if not editable and not self._locked:
             inputs = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget)
-            self._locked = {c: c.isEnabled() for c in self.findChildren(QWidget) if isinstance(c, inputs)}
+            # Its own state, not isEnabled(): an input greyed by its disabled group box must follow the box
+            # again after unlocking, not stay disabled for good.
+            self._locked = {c: not c.testAttribute(Qt.WidgetAttribute.WA_ForceDisabled)
+                            for c in self.findChildren(QWidget) if isinstance(c, inputs)}
             for control in self._locked:
                 control.setEnabled(False)
         elif editable and self._locked:
             for control, enabled in self._locked.items():
                 control.setEnabled(enabled)
             self._locked = {}
+
+    def _enable(self, widget: QWidget, enabled: bool) -> None:
+        """Enable or disable an input as the set-up asks; while the panel is locked, once it is unlocked."""
+        if widget in self._locked:
+            self._locked[widget] = enabled
+        else:
+            widget.setEnabled(enabled)
 
 
 def describe(widget, object_name: str, accessible_name: str, tooltip: str = ""):

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.annotators.llm import check_connection, store_api_key
-from ...engine.config import AnnotatorConfig, ExperimentConfig
+from ...engine.config import AnnotatorConfig
 from ...engine.errors import UserInputError
+from ..config_model import ConfigModel
 from . import SetupPanel, describe, float_spin, form_layout, hint_label, int_spin
 
 KINDS = {
@@ -43,9 +44,8 @@ def agreement_text(row: dict) -> str:
 class AnnotatorPanel(SetupPanel):
     """annotator.*: the kind, and for the noisy annotator its error rate and an optional noisier group."""
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("annotatorPanel", "Annotator", parent)
-        self._other_kind = None  # a kind this panel does not offer (e.g. llm), kept as loaded
+    def __init__(self, config_model: ConfigModel | None = None, parent: QWidget | None = None):
+        super().__init__("annotatorPanel", "Annotator", config_model, parent)
         self.kind_group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
         layout = QVBoxLayout(self)
@@ -63,7 +63,7 @@ class AnnotatorPanel(SetupPanel):
                 layout.addWidget(self._llm_options())
         self.kind_group.buttonToggled.connect(self._on_kind)
         layout.addStretch(1)
-        self.set_config(ExperimentConfig())
+        self._bind()
 
     def _noisy_options(self) -> QWidget:
         self.noisy_options = QWidget(objectName="noisyOptions")
@@ -79,10 +79,10 @@ class AnnotatorPanel(SetupPanel):
         self.error_group_rate_spin = describe(
             float_spin(AnnotatorConfig, "error_group_rate", decimals=3, step=0.01), "errorGroupRateSpin",
             "Group error rate", "Probability of a wrong class for images of that group (0 to 1)")
-        self.error_rate_spin.valueChanged.connect(self._edited)
-        self.error_group_check.toggled.connect(self._on_group_switch)
-        self.error_group_box.currentIndexChanged.connect(self._edited)
-        self.error_group_rate_spin.valueChanged.connect(self._edited)
+        self.error_rate_spin.valueChanged.connect(self._on_value)
+        self.error_group_check.toggled.connect(self._on_error_group)
+        self.error_group_box.currentIndexChanged.connect(self._on_error_group)
+        self.error_group_rate_spin.valueChanged.connect(self._on_value)
 
         form = form_layout()
         form.setContentsMargins(_INDENT, 0, 0, 4)
@@ -123,12 +123,16 @@ class AnnotatorPanel(SetupPanel):
                                     "Ask the endpoint for its models: shows the round-trip time or what is wrong")
         self.connection_label = describe(QLabel(""), "connectionLabel", "Connection test result")
         self.connection_label.setWordWrap(True)
+        # textChanged, as the other controls' signals: any change but the panel's own showing is an edit.
         for edit in (self.endpoint_edit, self.model_edit, self.key_env_edit):
-            edit.textEdited.connect(self._edited)
-        self.samples_spin.valueChanged.connect(self._edited)
-        self.few_shot_spin.valueChanged.connect(self._edited)
-        self.few_shot_spin.valueChanged.connect(self._refresh_enabled)
-        self.few_shot_box.currentIndexChanged.connect(self._edited)
+            edit.textChanged.connect(self._on_text)
+        self.samples_spin.valueChanged.connect(self._on_value)
+        self.few_shot_spin.valueChanged.connect(self._on_value)
+        self.few_shot_box.currentIndexChanged.connect(self._on_few_shot_selection)
+        # One slot reads the sender: a lambda per control would keep the panel alive through it.
+        self._keys = {self.error_rate_spin: "error_rate", self.error_group_rate_spin: "error_group_rate",
+                      self.samples_spin: "samples", self.few_shot_spin: "few_shot", self.endpoint_edit: "base_url",
+                      self.model_edit: "model", self.key_env_edit: "api_key_env"}
         self.test_button.clicked.connect(self.test_connection)
         form = form_layout()
         form.setContentsMargins(_INDENT, 0, 0, 4)
@@ -181,40 +185,37 @@ class AnnotatorPanel(SetupPanel):
 
         threading.Thread(target=ask, daemon=True, name="connection-test").start()
 
-    # ---- the panel API ----------------------------------------------------------------------------
+    # ---- reading the model ------------------------------------------------------------------------
 
-    def set_config(self, config: ExperimentConfig) -> None:
-        a = config.annotator
-        with self._showing_config():
-            self._other_kind = None if a.kind in KINDS else a.kind
-            self.kind_group.setExclusive(False)  # so that a kind without a radio shows none checked
-            for kind, radio in self.radios.items():
-                radio.setChecked(kind == a.kind)
-            self.kind_group.setExclusive(True)
-            self.error_rate_spin.setValue(a.error_rate)
-            self.error_group_rate_spin.setValue(a.error_group_rate)
-            self._fill_groups(list(config.dataset.groups), a.error_group)
-            self.error_group_check.setChecked(a.error_group is not None)
-            self.endpoint_edit.setText(a.base_url)
-            self.model_edit.setText(a.model)
-            self.key_env_edit.setText(a.api_key_env)
-            self.samples_spin.setValue(a.samples)
-            self.few_shot_spin.setValue(a.few_shot)
-            self.few_shot_box.setCurrentIndex(self.few_shot_box.findData(a.few_shot_selection))
-        self._refresh_enabled()
+    def _show(self) -> None:
+        a = self.config_model.section("annotator")
+        self.kind_group.setExclusive(False)  # so that a kind without a radio shows none checked
+        for kind, radio in self.radios.items():
+            radio.setChecked(kind == a["kind"])
+        self.kind_group.setExclusive(True)
+        self.error_rate_spin.setValue(a["error_rate"])
+        self.error_group_rate_spin.setValue(a["error_group_rate"])
+        self._fill_groups(self._read("dataset", "groups"), a["error_group"])
+        self.error_group_check.setChecked(a["error_group"] is not None)
+        self.endpoint_edit.setText(a["base_url"])
+        self.model_edit.setText(a["model"])
+        self.key_env_edit.setText(a["api_key_env"])
+        self.samples_spin.setValue(a["samples"])
+        self.few_shot_spin.setValue(a["few_shot"])
+        self.few_shot_box.setCurrentIndex(self.few_shot_box.findData(a["few_shot_selection"]))
 
-    def apply_to(self, data: dict) -> None:
-        a = data["annotator"]
-        a["kind"] = self.kind()
-        a["error_rate"] = self.error_rate_spin.value()
-        a["error_group"] = self.error_group_box.currentText() if self.error_group_check.isChecked() else None
-        a["error_group_rate"] = self.error_group_rate_spin.value()
-        a["base_url"] = self.endpoint_edit.text().strip()
-        a["model"] = self.model_edit.text().strip() or AnnotatorConfig().model
-        a["api_key_env"] = self.key_env_edit.text().strip() or AnnotatorConfig().api_key_env
-        a["samples"] = self.samples_spin.value()
-        a["few_shot"] = self.few_shot_spin.value()
-        a["few_shot_selection"] = self.few_shot_box.currentData()
+    def _refresh(self, section: str) -> None:
+        groups = self._read("dataset", "groups")
+        offered = [self.error_group_box.itemText(i) for i in range(self.error_group_box.count())]
+        if section == "dataset" and groups != offered:
+            with self._showing_config():  # the dataset's groups changed: offer them, and show the model's choice
+                self._fill_groups(groups, self._read("annotator", "error_group"))
+        kind, noisier = self.kind(), self._read("annotator", "error_group") is not None
+        self.noisy_options.setEnabled(kind == "noisy")
+        self.llm_options.setEnabled(kind == "llm")
+        self._enable(self.few_shot_box, self._read("annotator", "few_shot") > 0)
+        self._enable(self.error_group_box, kind == "noisy" and noisier)
+        self._enable(self.error_group_rate_spin, kind == "noisy" and noisier)
 
     def show_accounting(self, row: dict) -> None:
         """The LLM's figures from a metrics.csv row (engine.results.metrics_row) of the run on screen."""
@@ -227,17 +228,7 @@ class AnnotatorPanel(SetupPanel):
         self.accounting_label.setText(NO_RUN)
 
     def kind(self) -> str:
-        for kind, radio in self.radios.items():
-            if radio.isChecked():
-                return kind
-        return self._other_kind or "oracle"
-
-    def set_groups(self, groups: list[str]) -> None:
-        """Offer these dataset groups for the noisier group (call it when the dataset's groups change);
-        the chosen group is kept while it still exists."""
-        with self._showing_config():
-            current = self.error_group_box.currentText() or None
-            self._fill_groups(groups, current if current in groups else None)
+        return self._read("annotator", "kind")
 
     # ---- edits ------------------------------------------------------------------------------------
 
@@ -247,25 +238,25 @@ class AnnotatorPanel(SetupPanel):
         # By default the last group: usually a minority, the group an annotator would know least.
         self.error_group_box.setCurrentIndex(groups.index(chosen) if chosen in groups else len(groups) - 1)
 
-    def _on_kind(self, _button, checked: bool) -> None:
-        if not checked:
-            return
-        if not self._showing:
-            self._other_kind = None
-        self._refresh_enabled()
-        self._edited()
+    def _on_kind(self, button, checked: bool) -> None:
+        if checked:
+            self._write("annotator", kind=next(kind for kind, radio in self.radios.items() if radio is button))
 
-    def _on_group_switch(self) -> None:
-        self._refresh_enabled()
-        self._edited()
+    def _on_error_group(self) -> None:
+        group = self.error_group_box.currentText() if self.error_group_check.isChecked() else None
+        self._write("annotator", error_group=group)
 
-    def _refresh_enabled(self) -> None:
-        noisy = self.kind() == "noisy"
-        self.noisy_options.setEnabled(noisy)
-        self.llm_options.setEnabled(self.kind() == "llm")
-        self.few_shot_box.setEnabled(self.few_shot_spin.value() > 0)
-        self.error_group_box.setEnabled(noisy and self.error_group_check.isChecked())
-        self.error_group_rate_spin.setEnabled(noisy and self.error_group_check.isChecked())
+    def _on_value(self, value) -> None:
+        self._write("annotator", **{self._keys[self.sender()]: value})
+
+    def _on_text(self, text: str) -> None:
+        key = self._keys[self.sender()]
+        # An emptied model or key variable means the default one (the endpoint's empty means OpenAI).
+        default = "" if key == "base_url" else AnnotatorConfig.model_fields[key].default
+        self._write("annotator", **{key: text.strip() or default})
+
+    def _on_few_shot_selection(self) -> None:
+        self._write("annotator", few_shot_selection=self.few_shot_box.currentData())
 
 
 class _ConnectionReply(QObject):

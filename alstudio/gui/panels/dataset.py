@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.config import DatasetConfig, ExperimentConfig, validate
+from ...engine.config import DatasetConfig
 from ...engine.data.attributes import BACKGROUNDS, COLORS, DEFAULT_GROUPS
 from ...engine.data.bias import BIAS_KINDS
 from ...engine.data.fonts import bundled_families
-from ...engine.errors import ConfigError
+from ..config_model import ConfigModel
 from ..images import FittedImage, to_pixmap
 from ..preview_loader import PREVIEW_POOL_SIZE, PreviewLoader
 from . import SetupPanel, describe, field_bounds, float_spin, form_layout, hint_label, int_spin
@@ -81,10 +81,8 @@ def _swatch(rgb: tuple[float, float, float]) -> QIcon:
 class DatasetPanel(SetupPanel):
     """dataset.*: bias, strength, sensitive attribute, groups (first = majority), classes, sizes, seed."""
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("datasetPanel", "Dataset and bias", parent)
-        self._config = ExperimentConfig()  # keys this panel does not show (fonts, resolution) come from here
-        self._strength = self._config.dataset.bias_strength
+    def __init__(self, config_model: ConfigModel | None = None, parent: QWidget | None = None):
+        super().__init__("datasetPanel", "Dataset and bias", config_model, parent)
         self._relabeling = False
         self._build_controls()
         self._build_preview()
@@ -95,7 +93,7 @@ class DatasetPanel(SetupPanel):
         layout.addWidget(self.preview_status)
         layout.addWidget(self.preview, 1)
 
-        self.set_config(self._config)
+        self._bind()
 
     # ---- building ---------------------------------------------------------------------------------
 
@@ -158,7 +156,7 @@ class DatasetPanel(SetupPanel):
                                      "class and none may repeat")
         self.classes_edit.setValidator(_ClassesValidator(self.classes_edit))
         self.classes_edit.setPlaceholderText("e.g. a d")
-        self.classes_edit.textEdited.connect(self._on_classes)
+        self.classes_edit.textChanged.connect(self._on_classes)
 
         self.pool_spin = describe(int_spin(DatasetConfig, "pool_size"), "poolSizeSpin", "Pool size",
                                   "Images the strategies may query (the unlabeled pool)")
@@ -167,7 +165,9 @@ class DatasetPanel(SetupPanel):
         self.seed_spin = describe(float_spin(DatasetConfig, "seed", decimals=0, step=1), "datasetSeedSpin",
                                   "Dataset seed", "The same seed gives the same images")
         self.seed_spin.setGroupSeparatorShown(False)
-        for spin in (self.pool_spin, self.test_spin, self.seed_spin):
+        # One slot reads the sender: a lambda per spin box would keep the panel alive through it.
+        self._keys = {self.pool_spin: "pool_size", self.test_spin: "test_size", self.seed_spin: "seed"}
+        for spin in self._keys:
             spin.valueChanged.connect(self._on_value)
 
         form = self._form = form_layout()
@@ -210,36 +210,24 @@ class DatasetPanel(SetupPanel):
         self.preview.setMinimumHeight(180)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
 
-    # ---- the panel API ----------------------------------------------------------------------------
+    # ---- reading the model ------------------------------------------------------------------------
 
-    def set_config(self, config: ExperimentConfig) -> None:
-        self._config = config
-        d = config.dataset
-        self._strength = d.bias_strength
-        with self._showing_config():
-            self.bias_box.setCurrentIndex(self.bias_box.findData(d.bias))
-            self.strength_slider.setValue(round(d.bias_strength * 100))
-            self.attribute_box.setCurrentIndex(self.attribute_box.findData(d.sensitive_attribute))
-            self._fill_groups(d.sensitive_attribute, list(d.groups))
-            self.classes_edit.setText(" ".join(d.classes))
-            self.pool_spin.setValue(d.pool_size)
-            self.test_spin.setValue(d.test_size)
-            self.seed_spin.setValue(d.seed)
-        self._refresh_explanations()
-        self._schedule_preview()
+    def _show(self) -> None:
+        d = self.config_model.value
+        self.bias_box.setCurrentIndex(self.bias_box.findData(d("dataset", "bias")))
+        self.strength_slider.setValue(round(d("dataset", "bias_strength") * 100))
+        attribute = d("dataset", "sensitive_attribute")
+        self.attribute_box.setCurrentIndex(self.attribute_box.findData(attribute))
+        self._fill_groups(attribute, d("dataset", "groups"))
+        self.classes_edit.setText(" ".join(d("dataset", "classes")))
+        self.pool_spin.setValue(d("dataset", "pool_size"))
+        self.test_spin.setValue(d("dataset", "test_size"))
+        self.seed_spin.setValue(d("dataset", "seed"))
 
-    def apply_to(self, data: dict) -> None:
-        d = data["dataset"]
-        d["bias"] = self.bias_box.currentData()
-        d["bias_strength"] = self._strength
-        d["sensitive_attribute"] = self.attribute_box.currentData()
-        d["groups"] = self.groups()
-        d["classes"] = parse_classes(self.classes_edit.text())
-        d["pool_size"] = self.pool_spin.value()
-        d["test_size"] = self.test_spin.value()
-        d["seed"] = int(self.seed_spin.value())
-        if d["sensitive_attribute"] == "font":
-            d["fonts"] = []  # each font group fixes its own font, so no font list may be given
+    def _refresh(self, section: str) -> None:
+        if section in ("", "dataset"):
+            self._refresh_explanations()
+            self._schedule_preview()
 
     def groups(self) -> list[str]:
         """The checked groups in their order; the first is the majority under a minority bias."""
@@ -249,29 +237,27 @@ class DatasetPanel(SetupPanel):
     # ---- edits ------------------------------------------------------------------------------------
 
     def _on_bias(self) -> None:
-        self._refresh_explanations()
-        self._after_edit()
+        self._write("dataset", bias=self.bias_box.currentData())
 
     def _on_strength(self, value: int) -> None:
-        if not self._showing:
-            self._strength = value / 100
-        self._refresh_explanations()
-        self._after_edit()
+        self._write("dataset", bias_strength=value / 100)
 
     def _on_attribute(self) -> None:
         if self._showing:
             return
         attribute = self.attribute_box.currentData()
-        self._fill_groups(attribute, list(DEFAULT_GROUPS[attribute]))
-        self._refresh_explanations()
-        self._after_edit()
+        groups = list(DEFAULT_GROUPS[attribute])
+        self._fill_groups(attribute, groups)
+        # Each font group fixes its own font, so no font list may be given with font groups.
+        fonts = {"fonts": []} if attribute == "font" else {}
+        self._write("dataset", sensitive_attribute=attribute, groups=groups, **fonts)
 
     def _on_classes(self) -> None:
-        self._refresh_explanations()
-        self._after_edit()
+        self._write("dataset", classes=parse_classes(self.classes_edit.text()))
 
-    def _on_value(self) -> None:
-        self._after_edit()
+    def _on_value(self, value: float) -> None:
+        key = self._keys[self.sender()]
+        self._write("dataset", **{key: int(value)})
 
     def _on_group_item(self, item: QListWidgetItem) -> None:
         if self._relabeling or self._showing:
@@ -285,8 +271,7 @@ class DatasetPanel(SetupPanel):
     def _groups_changed(self) -> None:
         if self._relabeling or self._showing:
             return
-        self._refresh_explanations()
-        self._after_edit()
+        self._write("dataset", groups=self.groups())
 
     def _move_up(self) -> None:
         self._move_current(-1)
@@ -311,11 +296,6 @@ class DatasetPanel(SetupPanel):
                 item.setCheckState(Qt.CheckState.Checked)  # "first" means this group leads the bias
             self.groups_list.setCurrentItem(item)
         self._groups_changed()
-
-    def _after_edit(self) -> None:
-        if not self._showing:
-            self._edited()
-            self._schedule_preview()
 
     # ---- showing ----------------------------------------------------------------------------------
 
@@ -347,11 +327,11 @@ class DatasetPanel(SetupPanel):
         self.groups_list.setFixedHeight(self.groups_list.sizeHintForRow(0) * rows + 2 * self.groups_list.frameWidth())
 
     def _refresh_explanations(self) -> None:
-        bias = self.bias_box.currentData()
-        classes, groups = parse_classes(self.classes_edit.text()), self.groups()
-        strength = self._strength
+        read = self.config_model.value
+        bias, strength = read("dataset", "bias"), read("dataset", "bias_strength")
+        classes, groups = read("dataset", "classes"), read("dataset", "groups")
         self.strength_value.setText(f"{strength:.2f}" if round(strength, 2) == strength else f"{strength:g}")
-        self.strength_slider.setEnabled(BIAS_KINDS[bias].biased)
+        self._enable(self.strength_slider, BIAS_KINDS[bias].biased)
         self.bias_hint.setText(bias_summary(bias, strength, groups, classes))
         roles = iter(BIAS_KINDS[bias].group_roles(classes, len(groups)))
         with self._relabel():
@@ -370,19 +350,23 @@ class DatasetPanel(SetupPanel):
         self._preview_timer.start()  # restarts: only a pause in the edits renders
 
     def _request_preview(self) -> None:
-        data = self._config.model_dump()
-        self.apply_to(data)
-        try:
-            dataset = DatasetConfig.model_validate(data["dataset"])
-        except ValidationError:
-            self.preview_status.setText(f"Preview unchanged: {_dataset_problem(data['dataset'])}")
-            return
+        model = self.config_model
+        if model.error is None:
+            dataset = model.config.dataset  # validated with the edit: nothing to check again
+        else:
+            # The set-up has a problem, maybe outside the dataset, which the preview does not need.
+            try:
+                dataset = DatasetConfig.model_validate(model.section("dataset"))
+            except ValidationError:
+                # Fields are checked in order, dataset first: the set-up's problem is the dataset's.
+                self.preview_status.setText(f"Preview unchanged: {model.error}")
+                return
         self.loader.request(dataset)
         self.preview_status.setText("generating…")
 
     def _on_preview_ready(self, _request_id: int, image) -> None:
         self.preview.set_source(to_pixmap(image))
-        pool = self.pool_spin.value()
+        pool = self._read("dataset", "pool_size")
         self.preview_status.setText(f"Each block is one group, sized by its share; the real pool has {pool:,} "
                                     "images with the same shares.")
 
@@ -394,11 +378,3 @@ class DatasetPanel(SetupPanel):
         self.loader.stop()
         super().closeEvent(event)
 
-
-def _dataset_problem(dataset_values: dict) -> str:
-    """The engine's own one-sentence description of what is wrong with these dataset values."""
-    try:
-        validate({"dataset": dataset_values})
-    except ConfigError as err:
-        return str(err)
-    return "the dataset settings are not valid"

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.config import ActiveConfig, DatasetConfig, ExperimentConfig, TrainingConfig
+from ...engine.config import ActiveConfig, DatasetConfig, TrainingConfig
 from ...engine.strategies import STRATEGIES
+from ..config_model import ConfigModel
 from . import SetupPanel, describe, field_bounds, float_spin, form_layout, hint_label, int_spin
 
 DEFAULT_GRAD_LAMBDA = 1.0
@@ -32,11 +33,12 @@ class StrategiesPanel(SetupPanel):
     stays checked).
     """
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("strategiesPanel", "Strategies", parent)
-        self._primary = ""
-        self._order: list[str] = []  # the config's own order of its strategies, kept when saved again
-        self._listed = False  # whether the config lists active.strategies (or has only active.strategy)
+    def __init__(self, config_model: ConfigModel | None = None, parent: QWidget | None = None):
+        super().__init__("strategiesPanel", "Strategies", config_model, parent)
+        # How the loaded config wrote its strategies (their order; a list, or active.strategy alone), so
+        # that writing them again keeps its form. Neither is a config value the user edits.
+        self._order: list[str] = []
+        self._listed = False
         self._grad_memory = DEFAULT_GRAD_LAMBDA  # the lambda to restore when GRAD is switched back on
 
         self.strategy_list = describe(QListWidget(), "strategyList", "Strategies",
@@ -59,7 +61,6 @@ class StrategiesPanel(SetupPanel):
         self.seeds_spin = describe(int_spin(ActiveConfig, "repetitions"), "seedsSpin", "Seeds per strategy",
                                    "How many times each checked strategy runs, each with its own seed "
                                    "(curves show the mean with its 95 % confidence band from 3 seeds on, ± std below)")
-        self.seeds_spin.valueChanged.connect(self._on_seeds)
         self.runs_label = hint_label(object_name="runsLabel")
         self.runs_label.setWordWrap(False)
 
@@ -87,7 +88,10 @@ class StrategiesPanel(SetupPanel):
         self.mc_spin = describe(int_spin(ActiveConfig, "mc_samples"), "mcSamplesSpin", "MC samples",
                                 f"<p>Dropout samples of the head per image, read by {sampled}, and by the "
                                 "predictions and scores shown for queried samples</p>")
-        for spin in (self.initial_spin, self.query_spin, self.cycles_spin, self.mc_spin):
+        # One slot reads the sender: a lambda per spin box would keep the panel alive through it.
+        self._keys = {self.seeds_spin: "repetitions", self.initial_spin: "initial_labels",
+                      self.query_spin: "query_size", self.cycles_spin: "cycles", self.mc_spin: "mc_samples"}
+        for spin in self._keys:
             spin.valueChanged.connect(self._on_value)
 
         form = form_layout()
@@ -103,51 +107,49 @@ class StrategiesPanel(SetupPanel):
         layout.addLayout(form)
         layout.addStretch(1)
 
-        self.set_config(ExperimentConfig())
+        self._bind()
 
-    # ---- the panel API ----------------------------------------------------------------------------
+    # ---- reading the model ------------------------------------------------------------------------
 
-    def set_config(self, config: ExperimentConfig) -> None:
-        """Shows `config`: exactly the strategies it runs, checked, and its repetitions as seeds."""
-        active = config.active
-        grad_lambda = config.training.grad_lambda
-        with self._showing_config():
-            wanted = active.run_strategies()
-            for item in self._items():
-                item.setCheckState(Qt.CheckState.Checked if item.data(_NAME) in wanted else Qt.CheckState.Unchecked)
-            self._primary, self._order, self._listed = active.strategy, wanted, bool(active.strategies)
-            self.seeds_spin.setValue(active.repetitions)
-            if grad_lambda > 0:
-                self._grad_memory = grad_lambda
-            self.grad_check.setChecked(grad_lambda > 0)
-            self.grad_lambda_spin.setValue(grad_lambda)
-            self.grad_lambda_spin.setEnabled(grad_lambda > 0)
-            self.initial_spin.setValue(active.initial_labels)
-            self.query_spin.setValue(active.query_size)
-            self.cycles_spin.setValue(active.cycles)
-            self.mc_spin.setValue(active.mc_samples)
-        self._refresh_summaries()
+    def _show(self) -> None:
+        """Exactly the strategies the config runs, checked, and its repetitions as seeds."""
+        wanted = self._run_strategies()
+        self._order, self._listed = wanted, bool(self._read("active", "strategies"))
+        for item in self._items():
+            item.setCheckState(Qt.CheckState.Checked if item.data(_NAME) in wanted else Qt.CheckState.Unchecked)
+        self.seeds_spin.setValue(self._read("active", "repetitions"))
+        grad_lambda = self._read("training", "grad_lambda")
+        if grad_lambda > 0:
+            self._grad_memory = grad_lambda
+        self.grad_check.setChecked(grad_lambda > 0)
+        self.grad_lambda_spin.setValue(grad_lambda)
+        self._enable(self.grad_lambda_spin, grad_lambda > 0)
+        self.initial_spin.setValue(self._read("active", "initial_labels"))
+        self.query_spin.setValue(self._read("active", "query_size"))
+        self.cycles_spin.setValue(self._read("active", "cycles"))
+        self.mc_spin.setValue(self._read("active", "mc_samples"))
 
-    def apply_to(self, data: dict) -> None:
-        active = data["active"]
-        active["strategy"] = self._primary
-        checked = self.strategies()
-        # One strategy is written as the config had it: `strategy` alone, or a list of one.
-        active["strategies"] = checked if self._listed or checked != [self._primary] else []
-        active["repetitions"] = self.seeds()
-        active["initial_labels"] = self.initial_spin.value()
-        active["query_size"] = self.query_spin.value()
-        active["cycles"] = self.cycles_spin.value()
-        active["mc_samples"] = self.mc_spin.value()
-        data["training"]["grad_lambda"] = self.grad_lambda_spin.value() if self.grad_check.isChecked() else 0.0
+    def _refresh(self, section: str) -> None:
+        n_strategies, n_seeds = len(self._run_strategies()), self.seeds()
+        self.runs_label.setText(
+            f"{n_strategies} strateg{'y' if n_strategies == 1 else 'ies'} x {n_seeds} = "
+            f"{n_strategies * n_seeds} run{'s' * (n_strategies * n_seeds > 1)}")
+        labels = self._read("active", "initial_labels") + self._read("active", "cycles") * self._read(
+            "active", "query_size")
+        self.budget_label.setText(f"{labels:,} labels in all")
+
+    def _run_strategies(self) -> list[str]:
+        return self._read("active", "strategies") or [self._read("active", "strategy")]
 
     def strategies(self) -> list[str]:
-        """The checked strategies' names: in the shown config's order, then newly checked ones in the registry's."""
-        checked = [item.data(_NAME) for item in self._items() if item.checkState() == Qt.CheckState.Checked]
-        return [name for name in self._order if name in checked] + [n for n in checked if n not in self._order]
+        """The strategies the set-up runs: in the loaded config's order, then newly checked ones in the registry's."""
+        return self._ordered(set(self._run_strategies()))
 
     def seeds(self) -> int:
-        return self.seeds_spin.value()
+        return self._read("active", "repetitions")
+
+    def _ordered(self, names: set[str]) -> list[str]:
+        return [n for n in self._order if n in names] + [n for n in STRATEGIES if n in names and n not in self._order]
 
     # ---- edits ------------------------------------------------------------------------------------
 
@@ -157,19 +159,17 @@ class StrategiesPanel(SetupPanel):
     def _on_strategy_item(self, item: QListWidgetItem) -> None:
         if self._showing:
             return
-        checked = self.strategies()
+        checked = self._ordered({i.data(_NAME) for i in self._items() if i.checkState() == Qt.CheckState.Checked})
         if not checked:
             with self._showing_config():
                 item.setCheckState(Qt.CheckState.Checked)  # an experiment needs a strategy: keep this one
             return
-        if self._primary not in checked:
-            self._primary = checked[0]
-        self._refresh_summaries()
-        self._edited()
-
-    def _on_seeds(self) -> None:
-        self._refresh_summaries()
-        self._edited()
+        primary = self._read("active", "strategy")
+        if primary not in checked:
+            primary = checked[0]
+        # One strategy is written as the config had it: `strategy` alone, or a list of one.
+        listed = checked if self._listed or checked != [primary] else []
+        self._write("active", strategy=primary, strategies=listed)
 
     def _on_grad(self, on: bool) -> None:
         if self._showing:
@@ -181,24 +181,14 @@ class StrategiesPanel(SetupPanel):
                 if self.grad_lambda_spin.value() > 0:
                     self._grad_memory = self.grad_lambda_spin.value()
                 self.grad_lambda_spin.setValue(0.0)
-        self.grad_lambda_spin.setEnabled(on)
-        self._edited()
+        self._enable(self.grad_lambda_spin, on)
+        self._write("training", grad_lambda=self.grad_lambda_spin.value())
 
-    def _on_grad_lambda(self) -> None:
-        if not self._showing:
-            self._edited()
+    def _on_grad_lambda(self, value: float) -> None:
+        self._write("training", grad_lambda=value if self.grad_check.isChecked() else 0.0)
 
-    def _on_value(self) -> None:
-        self._refresh_summaries()
-        self._edited()
-
-    def _refresh_summaries(self) -> None:
-        n_strategies, n_seeds = len(self.strategies()), self.seeds()
-        self.runs_label.setText(
-            f"{n_strategies} strateg{'y' if n_strategies == 1 else 'ies'} x {n_seeds} = "
-            f"{n_strategies * n_seeds} run{'s' * (n_strategies * n_seeds > 1)}")
-        labels = self.initial_spin.value() + self.cycles_spin.value() * self.query_spin.value()
-        self.budget_label.setText(f"{labels:,} labels in all")
+    def _on_value(self, value: int) -> None:
+        self._write("active", **{self._keys[self.sender()]: value})
 
 
 def _add_row_beside(form: QFormLayout, label: str, field: QWidget, note: QWidget) -> None:

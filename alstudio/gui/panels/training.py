@@ -8,8 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
-from ...engine.config import ExperimentConfig, TrainingConfig
+from ...engine.config import TrainingConfig
 from ...engine.training import available_devices, device_description, pick_device
+from ..config_model import ConfigModel
 from . import SetupPanel, describe, field_bounds, form_layout, int_spin
 
 ARCHITECTURES = {"cnn": "Small CNN", "resnet18": "ResNet-18 (for small images)"}
@@ -75,8 +76,8 @@ class LearningRateSpin(QDoubleSpinBox):
 class TrainingPanel(SetupPanel):
     """model.architecture and .init, training.* (epochs, batch size, learning rate, optimizer, reset, device)."""
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("trainingPanel", "Training", parent)
+    def __init__(self, config_model: ConfigModel | None = None, parent: QWidget | None = None):
+        super().__init__("trainingPanel", "Training", config_model, parent)
 
         self.architecture_box = describe(_combo(ARCHITECTURES), "architectureBox", "Architecture",
                                          "The trunk under the MC-dropout head")
@@ -115,11 +116,18 @@ class TrainingPanel(SetupPanel):
                                      "Detected device", "What Automatic uses on this machine")
         self.device_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # Each control writes its own key; a box's item data and a spin's value are the config's values.
+        # One slot reads the sender: a lambda or partial per control would keep the panel alive through it.
+        self._keys = {self.architecture_box: ("model", "architecture"), self.init_box: ("model", "init"),
+                      self.optimizer_box: ("training", "optimizer"), self.device_box: ("training", "device"),
+                      self.epochs_spin: ("training", "epochs"), self.batch_spin: ("training", "batch_size"),
+                      self.learning_rate_spin: ("training", "learning_rate"),
+                      self.reset_check: ("training", "reset_each_cycle")}
         for box in (self.architecture_box, self.init_box, self.optimizer_box, self.device_box):
-            box.currentIndexChanged.connect(self._edited)
+            box.currentIndexChanged.connect(self._on_edit)
         for spin in (self.epochs_spin, self.batch_spin, self.learning_rate_spin):
-            spin.valueChanged.connect(self._edited)
-        self.reset_check.toggled.connect(self._edited)
+            spin.valueChanged.connect(self._on_edit)
+        self.reset_check.toggled.connect(self._on_edit)
 
         form = form_layout()
         form.addRow("Architect&ure:", self.architecture_box)
@@ -135,30 +143,29 @@ class TrainingPanel(SetupPanel):
         layout.addLayout(form)
         layout.addStretch(1)
 
-        self.set_config(ExperimentConfig())
+        self._bind()
 
-    def set_config(self, config: ExperimentConfig) -> None:
-        t = config.training
-        with self._showing_config():
-            self.architecture_box.setCurrentIndex(self.architecture_box.findData(config.model.architecture))
-            self.init_box.setCurrentIndex(self.init_box.findData(config.model.init))
-            self.epochs_spin.setValue(t.epochs)
-            self.batch_spin.setValue(t.batch_size)
-            self.learning_rate_spin.setValue(t.learning_rate)
-            self.optimizer_box.setCurrentIndex(self.optimizer_box.findData(t.optimizer))
-            self.reset_check.setChecked(t.reset_each_cycle)
-            self.device_box.setCurrentIndex(self.device_box.findData(t.device))
+    def _show(self) -> None:
+        read = self._read
+        self.architecture_box.setCurrentIndex(self.architecture_box.findData(read("model", "architecture")))
+        self.init_box.setCurrentIndex(self.init_box.findData(read("model", "init")))
+        self.epochs_spin.setValue(read("training", "epochs"))
+        self.batch_spin.setValue(read("training", "batch_size"))
+        self.learning_rate_spin.setValue(read("training", "learning_rate"))
+        self.optimizer_box.setCurrentIndex(self.optimizer_box.findData(read("training", "optimizer")))
+        self.reset_check.setChecked(read("training", "reset_each_cycle"))
+        self.device_box.setCurrentIndex(self.device_box.findData(read("training", "device")))
 
-    def apply_to(self, data: dict) -> None:
-        data["model"]["architecture"] = self.architecture_box.currentData()
-        data["model"]["init"] = self.init_box.currentData()
-        t = data["training"]
-        t["epochs"] = self.epochs_spin.value()
-        t["batch_size"] = self.batch_spin.value()
-        t["learning_rate"] = self.learning_rate_spin.value()
-        t["optimizer"] = self.optimizer_box.currentData()
-        t["reset_each_cycle"] = self.reset_check.isChecked()
-        t["device"] = self.device_box.currentData()
+    def _on_edit(self) -> None:
+        control = self.sender()
+        section, key = self._keys[control]
+        if isinstance(control, QComboBox):
+            value = control.currentData()
+        elif isinstance(control, QCheckBox):
+            value = control.isChecked()
+        else:
+            value = control.value()
+        self._write(section, **{key: value})
 
 
 def _combo(choices: dict[str, str]) -> QComboBox:
