@@ -114,12 +114,11 @@ def test_physical_memory_is_known_here():
 
 
 def test_images_that_cannot_fit_are_refused_with_the_figure(machine_memory):
-    machine_memory(int(50e6))
-    # 6000 images of 32 x 32 x 3 bytes, and four bytes a value more for the float copy: 92 MB.
+    machine_memory(int(10e6))
+    # 6000 images of 32 x 32 x 3 bytes (training makes floats one batch at a time): 18 MB.
     message = _refused({"model": {"init": "scratch"}})
-    assert message == ("dataset.pool_size, dataset.test_size and dataset.resolution ask for 92 MB of images "
-                       "(the pool and test set, uint8 RGB plus the float32 copy training makes), more than "
-                       "this machine's 50 MB of memory")
+    assert message == ("dataset.pool_size, dataset.test_size and dataset.resolution ask for 18 MB of images "
+                       "(the pool and test set, uint8 RGB), more than this machine's 10 MB of memory")
 
 
 def test_the_paper_scale_example_is_refused_on_a_126_gb_machine(machine_memory):
@@ -127,8 +126,7 @@ def test_the_paper_scale_example_is_refused_on_a_126_gb_machine(machine_memory):
     message = _refused({"dataset": {"pool_size": 1_000_000, "resolution": 256},
                         "training": {"device": "cuda"}, "model": {"init": "scratch"}})
     assert message.startswith("dataset.pool_size, dataset.test_size and dataset.resolution ask for 197 GB of "
-                              "images (the pool and test set, uint8 RGB; the float32 copy training makes is on "
-                              "the GPU), more than this machine's 126 GB of memory")
+                              "images (the pool and test set, uint8 RGB), more than this machine's 126 GB of memory")
 
 
 def test_images_that_fit_pass(machine_memory):
@@ -140,7 +138,7 @@ def test_pretraining_images_count_too(machine_memory):
     machine_memory(int(1e9))
     assert config.validate({"model": {"init": "scratch", "pretrain_images": 1_000_000}})
     message = _refused({"model": {"init": "pretrained", "pretrain_images": 1_000_000}})
-    assert message.startswith("model.pretrain_images and dataset.resolution ask for 15 GB of images (pretraining "
+    assert message.startswith("model.pretrain_images and dataset.resolution ask for 3.1 GB of images (pretraining "
                               "the trunk on 1,000,000 images")
 
 

@@ -8,6 +8,7 @@ from engine_helpers import new_journal, tiny_config, tiny_dataset
 from alstudio.engine.annotators import HumanAnnotator, NoisyAnnotator, OracleAnnotator, QueryItem
 from alstudio.engine.journal import Journal
 from alstudio.engine.loop import CycleResult, Failed, Finished, NeedLabels, Progress, RunControl, run
+from alstudio.engine.strategies import STRATEGIES, heuristics
 
 
 def drive(journal, config, annotator=None, stop_after=None):
@@ -219,15 +220,81 @@ def test_pause_holds_the_run_between_batches_until_resumed(tmp_path):
     assert len(seen) > held and isinstance(seen[-1], Finished)
 
 
-def test_each_queried_sample_carries_its_score_under_every_explaining_strategy(tmp_path):
-    config = tiny_config()
+def test_each_queried_sample_carries_its_score_under_the_experiments_explaining_strategies(tmp_path):
+    config = tiny_config(active={"strategies": ["random", "bald", "coreset"]})
     with new_journal(tmp_path / "j.sqlite", config) as journal:
         first = next(e for e in drive(journal, config) if isinstance(e, CycleResult))
-    assert set(first.score_table) == {"entropy", "least_confidence", "margin", "bald", "coreset"}
+    assert set(first.score_table) == {"bald", "coreset"}  # random's score is a random key: it explains nothing
     for values in first.score_table.values():
         assert values.shape == (4,) and np.all(np.isfinite(values))
     # The run's own strategy is bald: its column is the score it ranked by.
-    assert np.allclose(first.score_table["bald"], first.scores)
+    assert np.array_equal(first.score_table["bald"], first.scores)
+
+
+def test_the_caller_may_name_the_strategies_explained(tmp_path):
+    config = tiny_config()
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        events = run(journal, tiny_dataset(config), OracleAnnotator(), explain=list(STRATEGIES))
+        first = next(e for e in events if isinstance(e, CycleResult))
+        events.close()
+    assert set(first.score_table) == {"entropy", "least_confidence", "margin", "bald", "coreset"}
+    for values in first.score_table.values():
+        assert values.shape == (4,) and np.all(np.isfinite(values))
+
+
+class CountingMC:
+    """Wraps the MC sampling the scoring context calls: how many candidates each call sampled, and what it gave."""
+
+    def __init__(self, monkeypatch):
+        from alstudio.engine.strategies import context
+
+        self.calls, self.sample = [], context.mc_probabilities
+        monkeypatch.setattr(context, "mc_probabilities", self)
+
+    def __call__(self, model, features, samples, seed):
+        out = self.sample(model, features, samples, seed)
+        self.calls.append(out)
+        return out
+
+
+def candidates_at(journal, cycle, pool_size):
+    """The unlabeled pool when cycle's query was made (no pool subset): sorted pool indices."""
+    labeled = [s for s, (_, _, labeled_in) in journal.labels().items() if labeled_in <= cycle]
+    return np.setdiff1d(np.arange(pool_size), labeled)
+
+
+def test_a_random_run_samples_the_head_for_its_batch_only(tmp_path, monkeypatch):
+    # Explaining a random pick with bald's score must not make the random run pay for BALD on the pool.
+    from alstudio.engine.strategies import context
+
+    counting, trunk_passes = CountingMC(monkeypatch), []
+    features = context.predict_features
+    monkeypatch.setattr(context, "predict_features", lambda model, images: (
+        trunk_passes.append(len(images)), features(model, images))[1])
+    config = tiny_config(active={"strategy": "random", "strategies": ["random", "bald"]})
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        results = [e for e in drive(journal, config) if isinstance(e, CycleResult)]
+    queried = [r for r in results if r.queried_ids is not None]
+    assert trunk_passes == [4] * config.active.cycles  # the batch's images through the trunk, never the pool's
+    assert len(counting.calls) == len(queried) == config.active.cycles  # one call per query: bald's column
+    for call, result in zip(counting.calls, queried):
+        assert call.shape[0] == 4 and call.shape[2] == config.active.mc_samples  # the batch, not the pool
+        assert np.allclose(result.score_table["bald"], heuristics.bald(call))
+        assert np.allclose(result.queried_probs, call.mean(axis=2))  # the same draw, not a second one
+
+
+def test_the_batchs_predictions_come_from_the_querys_mc_samples(tmp_path, monkeypatch):
+    counting = CountingMC(monkeypatch)
+    config = tiny_config()  # bald
+    with new_journal(tmp_path / "j.sqlite", config) as journal:
+        results = [e for e in drive(journal, config) if isinstance(e, CycleResult) and e.queried_ids is not None]
+        assert len(counting.calls) == len(results) == config.active.cycles  # the pool's, once per query
+        for call, result in zip(counting.calls, results):
+            candidates = candidates_at(journal, result.cycle, config.dataset.pool_size)
+            assert call.shape[0] == len(candidates)
+            positions = np.searchsorted(candidates, result.queried_ids)
+            assert np.array_equal(result.queried_probs, call[positions].mean(axis=2))
+            assert np.array_equal(result.score_table["bald"], heuristics.bald(call)[positions])
 
 
 def test_headless_runs_skip_the_explanations_and_choose_the_same(tmp_path):

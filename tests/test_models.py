@@ -192,6 +192,35 @@ def test_mc_probabilities_chunks_rows_like_one_call(monkeypatch):
     np.testing.assert_allclose(whole, np.repeat(deterministic[:, :, None], 4, axis=2), rtol=1e-6, atol=1e-7)
 
 
+def test_batched_results_are_the_per_batch_results_joined_exactly(monkeypatch):
+    """Each batch's result is written into one tensor made once (it keeps the heap from fragmenting):
+    the same values, bit for bit, as joining a list of the batches' results, an uneven last batch included."""
+    monkeypatch.setattr(training, "PREDICT_BATCH", 4)  # 11 images: batches of 4, 4 and 3
+    torch.manual_seed(0)
+    model = build_model(_config("learning_loss"), 2, 2).eval()
+    x = training.to_tensor(_uint8_images(11), torch.device("cpu"))
+    with torch.no_grad():
+        parts = [model.features(x[i:i + 4].floats()) for i in range(0, 11, 4)]
+    features = training.predict_features(model, x)
+    assert torch.equal(features, torch.cat([f for f, _ in parts]))
+    expected_losses = torch.cat([model.loss_module(maps) for _, maps in parts]).detach().numpy()
+    assert np.array_equal(training.predicted_losses(model, x), expected_losses)
+    samples, seed = 5, 9  # 4 * 8 // 5 = 6 rows per chunk: 6 and 5
+    training.seed_everything(seed)
+    with torch.no_grad():
+        chunks = [F.softmax(model.classifier(features[i:i + 6].repeat(samples, 1), mc=True), dim=1)
+                  .view(samples, len(features[i:i + 6]), -1).permute(1, 2, 0) for i in range(0, 11, 6)]
+    assert np.array_equal(training.mc_probabilities(model, features, samples, seed), torch.cat(chunks).numpy())
+
+
+def test_no_images_give_empty_results_of_the_right_width():
+    model = build_model(_config(), 3, 2).eval()
+    none = training.to_tensor(_uint8_images(0), torch.device("cpu"))
+    features = training.predict_features(model, none)
+    assert features.shape == (0, model.trunk.feature_dim)
+    assert training.mc_probabilities(model, features, 4, 0).shape == (0, 3, 4)
+
+
 def test_probabilities_average_the_mc_samples():
     torch.manual_seed(0)
     model = ActiveModel("cnn", n_classes=3, n_groups=2, dropout=0.5)
@@ -511,11 +540,83 @@ def test_pick_device_cuda_on_this_machine():
 def test_to_tensor_permutes_and_scales():
     images = np.zeros((2, 4, 5, 3), dtype=np.uint8)
     images[0, 1, 2] = [0, 255, 127]
-    x = training.to_tensor(images, torch.device("cpu"))
+    x = training.to_tensor(images, torch.device("cpu")).floats()
     assert x.shape == (2, 3, 4, 5) and x.dtype == torch.float32
     assert x[0, 0, 1, 2].item() == pytest.approx(-2.0)
     assert x[0, 1, 1, 2].item() == pytest.approx(2.0)
     assert x[0, 2, 1, 2].item() == pytest.approx((127 / 255 - 0.5) / 0.25)
+
+
+def _uint8_images(n, size=16, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def _float_copy(images):
+    """The float copy of the whole set that to_tensor made before Pixels (the reference for bit-identity)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    return ((x / 255.0) - 0.5) / 0.25
+
+
+def test_pixels_keep_uint8_and_share_the_datasets_memory_on_the_cpu():
+    images = _uint8_images(6)
+    pixels = training.to_tensor(images, torch.device("cpu"))
+    assert pixels.store.dtype == torch.uint8 and pixels.store.data_ptr() == images.ctypes.data
+    assert len(pixels) == 6 and pixels.shape == (6, 3, 16, 16) and pixels.device.type == "cpu"
+    chosen = pixels[torch.tensor([4, 1, 3])]
+    assert chosen.store is pixels.store and len(chosen) == 3  # rows, not pixels, were copied
+
+
+@pytest.mark.parametrize("select", [
+    lambda x: x,
+    lambda x: x[2:7],
+    lambda x: x[torch.tensor([5, 0, 3, 3])],
+    lambda x: x[np.array([6, 2, 1])][torch.tensor([2, 0])],
+    lambda x: x[[7, 1, 4, 0]][1:3],
+    lambda x: x[3:9][torch.tensor([4, 0])],
+], ids=["all", "slice", "rows", "rows of rows", "slice of rows", "rows of a slice"])
+def test_pixels_give_the_old_float_copy_bit_for_bit_with_its_memory_layout(select):
+    images = _uint8_images(10)
+    expected = select(_float_copy(images))
+    got = select(training.to_tensor(images, torch.device("cpu"))).floats()
+    assert torch.equal(got, expected)
+    # The layout decides which convolution kernel runs, and so the last bits of every result.
+    assert got.stride() == expected.stride() and got.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_pixels_refuse_what_a_float_tensor_would_read_otherwise():
+    pixels = training.to_tensor(_uint8_images(3), torch.device("cpu"))
+    with pytest.raises(TypeError, match="slice or a 1-D array"):
+        pixels[1]
+    with pytest.raises(ValueError, match="uint8"):
+        training.Pixels(torch.zeros(2, 4, 4, 3))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_training_and_scoring_on_pixels_match_the_old_float_copy_exactly(architecture):
+    """Every result of the engine stays bit-identical to the float copy it replaced (cf. tests/test_loop.py)."""
+    images, labels = _uint8_images(40, size=8), torch.from_numpy(np.arange(40) % 2)
+    config = _config("learning_loss", architecture, epochs=2, batch_size=16)
+    results = []
+    for x in (_float_copy(images), training.to_tensor(images, torch.device("cpu"))):
+        torch.manual_seed(3)
+        model = build_model(config, 2, 2)
+        chosen = torch.arange(0, 40, 2)
+        stats = training.fit_to_end(model, x[chosen], labels[chosen], labels[chosen], config.training, seed=5)
+        features = training.predict_features(model, x)
+        results.append((stats.final_loss, model.state_dict(), features,
+                        training.mc_probabilities(model, features, 4, seed=1),
+                        training.probabilities(model, x[torch.tensor([3, 9, 1])], mc_samples=3, seed=2),
+                        training.predicted_losses(model, x)))
+    (loss_a, state_a, *arrays_a), (loss_b, state_b, *arrays_b) = results
+    assert loss_a == loss_b and not math.isnan(loss_a)
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    for a, b in zip(arrays_a, arrays_b):
+        assert (torch.equal(a, b) if isinstance(a, torch.Tensor) else np.array_equal(a, b))
+
+
+def test_to_device_leaves_a_cpu_tensor_where_it_is():
+    t = torch.arange(5)
+    assert training.to_device(t, torch.device("cpu")) is t
 
 
 def test_small_cnn_feature_maps_follow_its_widths():

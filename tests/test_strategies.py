@@ -265,6 +265,61 @@ def test_bald_passes_the_trunk_once_at_the_default_batch(monkeypatch, images):
     assert len(calls) == math.ceil(N_CANDIDATES / training.PREDICT_BATCH)
 
 
+# ------------------------------------------------------------------- the batch's context
+
+
+POSITIONS = np.array([17, 0, 33, 5])
+
+
+def test_a_subset_indexes_what_the_context_computed_and_computes_nothing_again(model, images, monkeypatch):
+    from alstudio.engine.strategies import context
+
+    ctx = _context(model, images)
+    for name in ("bald", "probs", "predicted_losses", "labeled_features"):
+        getattr(ctx, name)  # the pool's, computed once
+    computed = []
+    for name in ("predict_features", "mc_probabilities", "predicted_losses"):
+        monkeypatch.setattr(context, name, lambda *args, name=name: computed.append(name))
+    part = ctx.subset(POSITIONS)
+    assert part.size == len(POSITIONS) and np.array_equal(part.groups, GROUPS[POSITIONS])
+    assert torch.equal(part.features, ctx.features[torch.from_numpy(POSITIONS)])
+    for name in ("mc_probs", "probs", "bald", "predicted_losses"):
+        assert np.array_equal(getattr(part, name), getattr(ctx, name)[POSITIONS]), name
+    assert part.labeled_features is ctx.labeled_features
+    assert computed == []
+
+
+def test_a_subset_computes_what_the_context_lacks_for_its_own_candidates_only(model, images, monkeypatch):
+    ctx = _context(model, images)
+    part = ctx.subset(POSITIONS)
+    assert part.mc_probs.shape == (len(POSITIONS), 3, 8)
+    assert not {"features", "mc_probs"} & set(ctx.__dict__)  # the pool's were never asked for
+    whole = ctx.subset(np.arange(N_CANDIDATES))
+    assert np.allclose(whole.probs, ctx.probs, atol=1e-6)  # same seed, same candidates: the same draw
+
+
+def test_every_cached_property_of_the_context_is_one_a_subset_hands_on():
+    from functools import cached_property
+
+    from alstudio.engine.strategies import context
+
+    cached = {name for name, value in vars(ScoringContext).items() if isinstance(value, cached_property)}
+    assert cached == context._PER_CANDIDATE | context._SHARED
+
+
+@pytest.mark.parametrize("name", [name for name, cls in STRATEGIES.items() if cls.explains])
+def test_an_explaining_score_is_per_sample(name, images):
+    # The loop explains the queried batch from ctx.subset: a sample's score must not depend on the other candidates.
+    model = _model(strategy=name)
+    ctx = _context(model, images)
+    strategy = get_strategy(name)
+    pool_scores = strategy.scores(ctx)
+    np.testing.assert_allclose(strategy.scores(ctx.subset(POSITIONS)), pool_scores[POSITIONS], rtol=1e-6)
+    if not STRATEGIES[name].needs_mc_samples:  # deterministic: even a subset that shares no cache agrees
+        fresh = _context(model, images).subset(POSITIONS)
+        np.testing.assert_allclose(strategy.scores(fresh), pool_scores[POSITIONS], rtol=1e-4, atol=1e-5)
+
+
 # ------------------------------------------------------------------------------ core-set
 
 
@@ -441,7 +496,7 @@ def test_fairness_baselines_run_end_to_end(name, tmp_path):
     cfg = tiny_config(active={"strategy": name}, dataset={"bias": "minority"})
     dataset = tiny_dataset(cfg)
     with new_journal(tmp_path / "j.sqlite", cfg) as journal:
-        events = list(run(journal, dataset, OracleAnnotator()))
+        events = list(run(journal, dataset, OracleAnnotator(), explain=["bald"]))
         assert isinstance(events[-1], Finished) and journal.status == "finished"
         assert len(journal.labels()) == 16
     results = [e for e in events if isinstance(e, CycleResult) and e.queried_ids is not None]

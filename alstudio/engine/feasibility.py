@@ -33,32 +33,28 @@ def _gb(n_bytes: float) -> str:
 
 def memory_needed(config) -> tuple[int, str, str]:
     """(bytes, the keys that set them, what is counted) of the larger of the two times an experiment
-    holds many images. Counted: uint8 RGB pixels, and the float32 copy training.to_tensor makes of
-    every image it trains or predicts on, unless training.device is "cuda" (then that copy is on the
-    GPU). Not counted: models, batches, the interpreter, and to_tensor's passing float temporaries.
+    holds many images. Counted: uint8 RGB pixels (training.Pixels keeps them so and makes floats one
+    batch at a time). Not counted: models, batches and the interpreter.
 
-    - A run holds the pool and test set and their float copies.
+    - A run holds the pool and test set.
     - Building a pretrained trunk (runner.prepare) holds the experiment's dataset while it generates and
       trains on the source images: model.pretrain_images characters, plus up to 2000 test images; or,
       self-supervised, a second copy of the dataset and the pool images it turns four ways.
     """
     d, model = config.dataset, config.model
     image = d.resolution * d.resolution * 3
-    float_copy = 0 if config.training.device == "cuda" else 4
-    with_float = "uint8 RGB plus the float32 copy training makes" if float_copy else (
-        "uint8 RGB; the float32 copy training makes is on the GPU")
     dataset = (d.pool_size + d.test_size) * image
-    needs = [(dataset * (1 + float_copy), "dataset.pool_size, dataset.test_size and dataset.resolution",
-              f"the pool and test set, {with_float}")]
+    needs = [(dataset, "dataset.pool_size, dataset.test_size and dataset.resolution",
+              "the pool and test set, uint8 RGB")]
     if model.init == "pretrained":
         source = (model.pretrain_images + min(model.pretrain_images // 10, 2000)) * image
-        needs.append((dataset + source * (1 + float_copy), "model.pretrain_images and dataset.resolution",
-                      f"pretraining the trunk on {model.pretrain_images:,} images, {with_float}, next to the "
+        needs.append((dataset + source, "model.pretrain_images and dataset.resolution",
+                      f"pretraining the trunk on {model.pretrain_images:,} images, uint8 RGB, next to the "
                       "experiment's images"))
     elif model.init == "self_supervised":
         turned = 4 * min(d.pool_size, model.pretrain_images // 4) * image
-        needs.append((2 * dataset + turned * (1 + float_copy), "model.pretrain_images and dataset.resolution",
-                      f"pretraining the trunk on turned pool images, {with_float}, next to two copies of the "
+        needs.append((2 * dataset + turned, "model.pretrain_images and dataset.resolution",
+                      "pretraining the trunk on turned pool images, uint8 RGB, next to two copies of the "
                       "experiment's images"))
     return max(needs, key=lambda need: need[0])
 

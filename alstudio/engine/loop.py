@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,8 +62,8 @@ class CycleResult:
     metrics: dict
     queried_ids: np.ndarray | None  # pool indices queried after this cycle (None after the last)
     scores: np.ndarray | None
-    # "Why this sample": each queried sample's score under every other strategy that scores
-    # deterministically, computed from the same cached features and MC samples.
+    # "Why this sample": each queried sample's score under the strategies shown (the experiment's own that
+    # explain, or those the caller named), read from the query's cached features and MC samples.
     score_table: dict[str, np.ndarray] = field(default_factory=dict)
     queried_probs: np.ndarray | None = None  # [k, C] the model's MC-averaged prediction for each queried sample
 
@@ -149,10 +149,12 @@ class RunControl:
             raise Stopped()
 
 
-def explaining_strategies(model: ActiveModel) -> dict:
-    """The strategies that explain (a per-sample score that means something on its own) and this model can score."""
+def explaining_strategies(model: ActiveModel, names: Iterable[str] | None = None) -> dict:
+    """The strategies among `names` (None: all) that explain (a per-sample score that means something on its
+    own) and this model can score, in the registry's order."""
+    wanted = set(STRATEGIES) if names is None else set(names)
     return {name: cls() for name, cls in STRATEGIES.items()
-            if cls.explains and (model.loss_module is not None or not cls.needs_loss_module)}
+            if name in wanted and cls.explains and (model.loss_module is not None or not cls.needs_loss_module)}
 
 
 def derive_seed(*parts: int) -> int:
@@ -163,10 +165,10 @@ def derive_seed(*parts: int) -> int:
 
 class _Run:
     def __init__(self, journal: Journal, dataset: SynbolsDataset, annotator: Annotator, control: RunControl,
-                 explain: bool = True):
+                 explain: bool | Sequence[str] = True):
         self.journal, self.dataset, self.annotator, self.control = journal, dataset, annotator, control
-        self.explain = explain
         self.config = journal.config
+        self.explained = _explained_names(explain, self.config)
         self.seed = journal.seed
         self.strategy = get_strategy(journal.strategy)
         self.device = pick_device(self.config.training.device)
@@ -299,13 +301,14 @@ class _Run:
                              active.mc_samples, seed, active.power_beta, groups=self.dataset.pool.groups[candidates])
         positions, scores = self.strategy.select(ctx, k)
         positions = np.asarray(positions, dtype=np.int64)
-        # Only for someone who can look at them (the workbench's gallery): scoring the whole pool under
-        # every strategy costs more than the query itself, and changes nothing that is chosen.
-        table = {name: np.asarray(strategy.scores(ctx), dtype=np.float64)[positions]
-                 for name, strategy in explaining_strategies(model).items()} if self.explain else {}
-        chosen_images = ctx.candidate_images[torch.from_numpy(positions).to(self.device)]
-        predicted = probabilities(model, chosen_images, active.mc_samples, seed)
-        return candidates[positions], np.asarray(scores, dtype=np.float64), table, predicted
+        # The batch alone, from what the query computed: an explaining score is per sample, so the batch's
+        # scores are the pool's, and no pass over the pool is made that the strategy did not need (a
+        # random run samples the head for its k picks only). Explanations are for someone who can look
+        # at them (the workbench's gallery); they change nothing that is chosen.
+        batch = ctx.subset(positions)
+        table = {name: np.asarray(strategy.scores(batch), dtype=np.float64)
+                 for name, strategy in explaining_strategies(model, self.explained).items()}
+        return candidates[positions], np.asarray(scores, dtype=np.float64), table, batch.probs
 
     def annotate(self, cycle: int, samples: list[int], scores: list[float | None]) -> Iterator[NeedLabels | Progress]:
         known = self.journal.labels()
@@ -382,10 +385,21 @@ class _Run:
         yield Finished(active.cycles)
 
 
+def _explained_names(explain: bool | Sequence[str], config) -> tuple[str, ...]:
+    if isinstance(explain, bool):
+        return tuple(config.active.run_strategies()) if explain else ()
+    names = (explain,) if isinstance(explain, str) else tuple(explain)
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"explain names unknown strategies: {', '.join(unknown)}")
+    return names
+
+
 def run(journal: Journal, dataset: SynbolsDataset, annotator: Annotator,
-        control: RunControl | None = None, explain: bool = True) -> Iterator:
-    """Iterate to drive one run. `explain`: each CycleResult carries the queried samples' scores under
-    every strategy that scores on its own (score_table), for a person to read.
+        control: RunControl | None = None, explain: bool | Sequence[str] = True) -> Iterator:
+    """Iterate to drive one run. `explain`: each CycleResult carries the queried samples' scores
+    (score_table) under the experiment's strategies that score on their own (True), under those of
+    the strategies named (a list), or under none (False), for a person to read.
 
     control.stop() ends the generator quietly with the journal marked 'stopped' (so does closing
     the generator); samples an annotator defers to a later session end it with AwaitingLabels and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from .annotators import Annotator, build_annotator
 from .data import GenerationCancelled, SynbolsDataset, load_or_generate
@@ -50,9 +50,11 @@ def open_or_create_journal(experiment: Experiment, spec: RunSpec, check_same_thr
 
 def run_experiment(experiment: Experiment, dataset: SynbolsDataset, control: RunControl | None = None,
                    annotator_for: Callable[..., Annotator] = build_annotator,
-                   check_same_thread: bool = True, explain: bool = False) -> Iterator[tuple[RunSpec, object]]:
+                   check_same_thread: bool = True,
+                   explain: bool | Sequence[str] = False) -> Iterator[tuple[RunSpec, object]]:
     """Yields (run, event) pairs. Finished runs are skipped, so calling it again resumes. `explain`:
-    the workbench's "score under every strategy" for each queried sample (loop.run).
+    the workbench's "why this sample", each queried sample's score under the experiment's strategies
+    (True) or the strategies named (loop.run).
     metrics.csv and summary.json are rewritten after every run, even a stopped or failed one."""
     control = control or RunControl()
     for spec in experiment.runs():

@@ -63,7 +63,7 @@ class SynbolsDataset:
         digest = hashlib.sha256(json.dumps([self.class_names, self.group_names, self.sensitive_attribute]).encode())
         for split in (self.pool, self.test):
             for array in (split.images, split.classes, split.groups):
-                digest.update(np.ascontiguousarray(array).tobytes())
+                digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))  # no copy
         return digest.hexdigest()
 
     def save(self, path: str | Path, meta: dict | None = None) -> None:

@@ -45,7 +45,8 @@ class Strategy:
     needs_feature_maps = False
     # False where the score a pick is shown with is a random key that means nothing on its own.
     score_is_informative = True
-    # Its per-sample score is shown for every queried sample ("why this sample"): cheap, meaningful alone.
+    # Its per-sample score is shown for every queried sample ("why this sample"): cheap, meaningful alone, and
+    # one sample's score never depends on the other candidates (the loop scores the batch alone, ctx.subset).
     explains = False
     # The one strategy every other is compared against (paired differences, the CLI's summary).
     is_baseline = False

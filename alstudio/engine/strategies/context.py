@@ -2,6 +2,9 @@
 
 The trunk features are computed once per candidate and only the dropout head is sampled
 `mc_samples` times, so every strategy scoring the same candidates shares one pass over the pool.
+`subset` hands on what is cached already: the queried batch's explanations and predictions read
+the pool's MC samples instead of drawing new ones, and compute for the batch alone what the
+querying strategy never needed (a random run samples the head for its batch, not for the pool).
 The only module of the package that imports torch: strategies call methods on what it hands them.
 """
 
@@ -61,3 +64,27 @@ class ScoringContext:
     def predicted_losses(self) -> np.ndarray:
         """The loss-prediction module's output per candidate (the model must have one)."""
         return predicted_losses(self.model, self.candidate_images)
+
+    def subset(self, positions) -> ScoringContext:
+        """The context of some of the candidates (positions into them), same model, labeled set and seed.
+
+        Whatever this context has computed is indexed, never recomputed, so a per-sample score read from
+        the subset is the one the whole pool got; what it has not computed, the subset computes for its
+        own candidates only, when asked.
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        index = torch.from_numpy(positions).to(self.candidate_images.device)
+        part = ScoringContext(self.model, self.candidate_images[index], self.labeled_images, self.mc_samples,
+                              self.seed, self.power_beta,
+                              groups=None if self.groups is None else np.asarray(self.groups)[positions])
+        for name, value in self.__dict__.items():
+            if name in _PER_CANDIDATE:
+                part.__dict__[name] = value[index] if isinstance(value, torch.Tensor) else value[positions]
+            elif name in _SHARED:
+                part.__dict__[name] = value
+        return part
+
+
+# The cached properties a subset indexes (one row per candidate), and those it shares as they are.
+_PER_CANDIDATE = frozenset({"features", "mc_probs", "probs", "bald", "predicted_losses"})
+_SHARED = frozenset({"labeled_features"})
