@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from alstudio.engine.results import band_caption, compared_pairs, curve_band, curves, summarize
+from alstudio.engine.results import LLMAccounting, band_caption, compared_pairs, curve_band, curves, summarize
 
 # t(0.975, 2 df) / sqrt(3): the half-width of a 95 % interval over three values, per unit of sd.
 T3 = 4.302653 / math.sqrt(3)
@@ -124,3 +124,13 @@ def test_the_band_is_the_interval_from_three_seeds_on_and_the_std_below():
     # A curve made without n and the interval (a benchmark's own) gets them from its seeds.
     bare = {key: three[key] for key in ("x", "mean", "std", "seeds")}
     np.testing.assert_allclose(curve_band(bare)[0], three["ci_low"])
+
+
+def test_the_llm_accounting_reads_back_the_metrics_csv_columns_it_writes():
+    metrics = {"labels_by_source": {"llm": 7, "human": 2},
+               "annotator": {"flagged": 2, "llm_accuracy": 0.875, "llm_cost_usd": 0.0123, "llm_requests": 9,
+                             "llm_tokens_in": 4000, "llm_tokens_out": 90}}
+    llm = LLMAccounting.from_metrics(metrics)
+    assert LLMAccounting.from_row(llm.columns()) == llm
+    assert (llm.labels, llm.flagged, llm.agreement_text()) == (7, 2, "88%")
+    assert LLMAccounting().agreement_text() == "n/a"  # before the LLM answered anything

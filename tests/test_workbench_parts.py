@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget  # noqa:
 from test_lecture_and_layout import _rows  # noqa: E402
 
 from alstudio.engine.errors import UserInputError  # noqa: E402
+from alstudio.engine.results import LLMAccounting  # noqa: E402
 from alstudio.gui.config_model import ConfigModel  # noqa: E402
 from alstudio.gui.labeling_handoff import LabelingHandoff  # noqa: E402
 from alstudio.gui.lecture import LECTURE_SCALE, LectureMode  # noqa: E402
@@ -65,7 +66,7 @@ def test_the_results_area_shows_a_cycles_batch_hidden_while_people_label_it(qtbo
     area = ResultsArea(config.dataset)
     qtbot.addWidget(area)
     queried = tuple(QueriedSample(s, s % 2, s % 2, 0.5, (("bald", 0.5),), (0.4, 0.6)) for s in (2, 5))
-    payload = CycleReport("bald seed 1", "bald", 1, 0, 8, {}, queried)
+    payload = CycleReport("bald seed 1", "bald", 1, 0, 8, {}, LLMAccounting(), queried)
     area.show_cycle(payload, config, SimpleNamespace(pool=_pool()))
     assert area.gallery.tile_count() == 2 and area.gallery.hidden() == {2, 5}
     assert area.cycle_counter.text() == "bald seed 1 — cycle 0 of 2 — 8 labels"

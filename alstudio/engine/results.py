@@ -7,6 +7,7 @@ import csv
 import io
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,43 @@ from .strategies import baseline
 CI_MIN_SEEDS = 3
 
 
+@dataclass(frozen=True)
+class LLMAccounting:
+    """What the LLM annotator did in a run up to a cycle: metrics.csv's llm columns, typed."""
+
+    labels: int = 0  # accepted from the LLM
+    flagged: int = 0  # sent to a person
+    agreement: float = math.nan  # with the true class; NaN before any answer
+    cost_usd: float = 0.0
+    requests: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    # field -> metrics.csv column, in the file's order
+    COLUMNS = (("labels", "llm_labels"), ("flagged", "flagged"), ("agreement", "llm_accuracy"),
+               ("cost_usd", "llm_cost_usd"), ("requests", "llm_requests"), ("tokens_in", "llm_tokens_in"),
+               ("tokens_out", "llm_tokens_out"))
+
+    @classmethod
+    def from_metrics(cls, metrics: dict) -> LLMAccounting:
+        """From a cycle's metrics as the loop reports them and the journal stores them."""
+        llm = metrics.get("annotator", {})
+        return cls(metrics["labels_by_source"].get("llm", 0), llm.get("flagged", 0), llm.get("llm_accuracy", math.nan),
+                   llm.get("llm_cost_usd", 0.0), llm.get("llm_requests", 0), llm.get("llm_tokens_in", 0),
+                   llm.get("llm_tokens_out", 0))
+
+    @classmethod
+    def from_row(cls, row: dict) -> LLMAccounting:
+        return cls(**{name: row[column] for name, column in cls.COLUMNS})
+
+    def columns(self) -> dict:
+        return {column: getattr(self, name) for name, column in self.COLUMNS}
+
+    def agreement_text(self) -> str:
+        """The agreement as a percentage, "n/a" before any answer."""
+        return "n/a" if self.agreement != self.agreement else f"{100 * self.agreement:.0f}%"
+
+
 def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: dict, dataset_config,
                 train_seconds: float | None = None, query_seconds: float | None = None) -> dict:
     """One metrics.csv row from a cycle's metrics (as the loop reports and the journal stores them)."""
@@ -38,15 +76,11 @@ def metrics_row(strategy: str, seed: int, cycle: int, n_labeled: int, metrics: d
     row["labeled_share_minority_cells"] = float(counts[minority].sum() / max(counts.sum(), 1))
     row.update({f"labels_{s}": metrics["labels_by_source"].get(s, 0) for s in LABEL_SOURCES})
     row["label_accuracy"] = metrics.get("label_accuracy", math.nan)
-    llm = metrics.get("annotator", {})
-    row["llm_labels"] = metrics["labels_by_source"].get("llm", 0)
+    llm = LLMAccounting.from_metrics(metrics)
+    row["llm_labels"] = llm.labels
     row["human_labels"] = sum(metrics["labels_by_source"].get(s, 0) for s in ("human", "human_simulated"))
-    row["people_labels"] = n_labeled - row["llm_labels"]  # the initial labels and every label not from an LLM
-    row["flagged"] = llm.get("flagged", 0)
-    row["llm_accuracy"] = llm.get("llm_accuracy", math.nan)
-    row["llm_cost_usd"] = llm.get("llm_cost_usd", 0.0)
-    for key in ("llm_requests", "llm_tokens_in", "llm_tokens_out"):
-        row[key] = llm.get(key, 0)
+    row["people_labels"] = n_labeled - llm.labels  # the initial labels and every label not from an LLM
+    row.update(llm.columns())
     row["train_seconds"] = train_seconds
     row["query_seconds"] = query_seconds
     return row

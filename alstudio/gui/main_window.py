@@ -13,14 +13,14 @@ from ..engine import config as configs
 from ..engine.errors import UserInputError
 from ..engine.experiment import Experiment
 from ..engine.paths import experiments_dir
-from ..engine.results import annotation_name, collect_rows, write_metrics_csv
+from ..engine.results import LLMAccounting, annotation_name, collect_rows, write_metrics_csv
 from ..engine.runner import samples_awaiting_labels, unfinished_runs
 from .actions import make_action
 from .config_model import ConfigModel
 from .garbage import collect_on_gui_thread
 from .labeling_handoff import LabelingHandoff
 from .lecture import LectureMode
-from .panels.annotator import AnnotatorPanel, agreement_text
+from .panels.annotator import AnnotatorPanel
 from .panels.dataset import DatasetPanel
 from .panels.strategies import StrategiesPanel
 from .panels.training import TrainingPanel
@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
         self.results.show_rows(rows, self._curve_name())
         self._refresh_actions()
         if rows and self.config.annotator.kind == "llm":
-            self.annotator_panel.show_accounting(rows[-1])
+            self.annotator_panel.show_accounting(LLMAccounting.from_row(rows[-1]))
         self.recent.remember(experiment.folder)
         self._update_title()
         if pending:
@@ -375,12 +375,12 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_cycle_result(self, payload: CycleReport) -> None:
-        row = payload.row
         if self.config.annotator.kind == "llm":
-            self.annotator_panel.show_accounting(row)
-            self.llm_label.setText(f"LLM: {row['llm_labels']} labels, {row['flagged']} flagged to you, "
-                                   f"agreement {agreement_text(row)}, ${row['llm_cost_usd']:.4f}")
-        self.results.add_row(row, self._curve_name())
+            llm = payload.llm
+            self.annotator_panel.show_accounting(llm)
+            self.llm_label.setText(f"LLM: {llm.labels} labels, {llm.flagged} flagged to you, "
+                                   f"agreement {llm.agreement_text()}, ${llm.cost_usd:.4f}")
+        self.results.add_row(payload.row, self._curve_name())
         self.handoff.show_predictions(payload.queried, self.config.dataset.classes)
         self.results.show_cycle(payload, self.config, self.dataset)
         self.cycle_shown.emit(payload.cycle)

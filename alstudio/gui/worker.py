@@ -18,7 +18,7 @@ from ..engine.annotators import HumanAnnotator, build_annotator
 from ..engine.experiment import Experiment
 from ..engine.loop import CycleResult, Failed, NeedLabels, RunControl
 from ..engine.progress import ExperimentProgress
-from ..engine.results import metrics_row
+from ..engine.results import LLMAccounting, metrics_row
 from ..engine.runner import prepare, run_experiment
 from ..engine.strategies import STRATEGIES
 
@@ -45,8 +45,9 @@ class CycleReport:
     cycle: int
     n_labeled: int
     # The metrics.csv row, columns named after the config's groups: the same record collect_rows reads
-    # from the journals for the plots, so it stays the table's mapping (a copy, owned by the window).
+    # from the journals, which the plots (shared with `alstudio report`) draw; the window only hands it on.
     row: dict
+    llm: LLMAccounting  # what the window shows of the LLM annotator
     queried: tuple[QueriedSample, ...]
 
 
@@ -139,7 +140,7 @@ class _Worker(QObject):
                     tuple((name, float(values[rank])) for name, values in event.score_table.items()),
                     tuple(event.queried_probs[rank].tolist()) if event.queried_probs is not None else None))
         return CycleReport(spec.label, spec.strategy, spec.index + 1, event.cycle, event.n_labeled, row,
-                           tuple(queried))
+                           LLMAccounting.from_metrics(event.metrics), tuple(queried))
 
 
 class RunController(QObject):

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ...engine.annotators.llm import check_connection, store_api_key
 from ...engine.config import AnnotatorConfig
 from ...engine.errors import UserInputError
+from ...engine.results import LLMAccounting
 from ..config_model import ConfigModel
 from . import SetupPanel, describe, float_spin, form_layout, hint_label, int_spin
 
@@ -33,12 +34,6 @@ KINDS = {
 SELECTIONS = {"similar": "most similar (model features)", "random": "at random"}
 _INDENT = 24  # explanations and options sit under their radio button's text
 NO_RUN = "No run yet."
-
-
-def agreement_text(row: dict) -> str:
-    """The LLM's agreement with the true class in a metrics row, as a percentage ("n/a" before any answer)."""
-    agreement = row["llm_accuracy"]
-    return "n/a" if agreement != agreement else f"{100 * agreement:.0f}%"
 
 
 class AnnotatorPanel(SetupPanel):
@@ -217,12 +212,12 @@ class AnnotatorPanel(SetupPanel):
         self._enable(self.error_group_box, kind == "noisy" and noisier)
         self._enable(self.error_group_rate_spin, kind == "noisy" and noisier)
 
-    def show_accounting(self, row: dict) -> None:
-        """The LLM's figures from a metrics.csv row (engine.results.metrics_row) of the run on screen."""
+    def show_accounting(self, llm: LLMAccounting) -> None:
+        """The LLM's figures up to the run's latest cycle."""
         self.accounting_label.setText(
-            f"{row['llm_labels']} labels accepted, {row['flagged']} flagged to a person; agreement with the "
-            f"true class {agreement_text(row)}; {row['llm_requests']} requests, {row['llm_tokens_in']:,} tokens "
-            f"in, {row['llm_tokens_out']:,} out, ${row['llm_cost_usd']:.4f}")
+            f"{llm.labels} labels accepted, {llm.flagged} flagged to a person; agreement with the true class "
+            f"{llm.agreement_text()}; {llm.requests} requests, {llm.tokens_in:,} tokens in, {llm.tokens_out:,} out, "
+            f"${llm.cost_usd:.4f}")
 
     def clear_accounting(self) -> None:
         self.accounting_label.setText(NO_RUN)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QWidget
 
 from ...engine.metrics import fairness_metrics_headline_first
 from ...engine.results import curves
 from ...plotting import CurvePlot, export_plot
+from .chooser import fill_menu, plot_under_menu
 
 
 class FairnessPlot(QWidget):
@@ -28,25 +28,13 @@ class FairnessPlot(QWidget):
         directions = {metric.direction for metric in self._metrics}
         self.metric_box.setToolTip(f"Which fairness metric to plot; {directions.pop()} for every one of them."
                                    if len(directions) == 1 else "Which fairness metric to plot.")
-        for index, metric in enumerate(self._metrics):
-            self.metric_box.addItem(metric.label, metric.name)
-            self.metric_box.setItemData(index, f"{metric.description} ({metric.direction}).",
-                                        Qt.ItemDataRole.ToolTipRole)
-        label = QLabel("&Metric:")
-        label.setBuddy(self.metric_box)  # Alt+M focuses the menu
+        fill_menu(self.metric_box, ((metric.label, metric.name, f"{metric.description} ({metric.direction}).")
+                                    for metric in self._metrics))
 
         self.plot = CurvePlot("Fairness ({band})", self._y_label())
         self.plot.setObjectName("fairnessCurves")
         self.plot.setAccessibleName("Fairness curves per strategy")
-
-        top = QHBoxLayout()
-        top.addWidget(label)
-        top.addWidget(self.metric_box)
-        top.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.plot, 1)
+        plot_under_menu(self, "&Metric:", self.metric_box, self.plot)  # Alt+M focuses the menu
 
         self.metric_box.currentIndexChanged.connect(self._metric_changed)
 

@@ -7,10 +7,11 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from ...engine.results import compared_curves, curves
 from ...plotting import CurvePlot, export_plot, palette_colors
+from .chooser import fill_menu, plot_under_menu
 
 # (menu text, metrics column, axis title, what it means); the first is the default.
 X_AXES = (
@@ -34,11 +35,7 @@ class LearningCurvePlot(QWidget):
         self.x_box = QComboBox(objectName="learningXAxisBox")
         self.x_box.setAccessibleName("Learning curve x-axis")
         self.x_box.setToolTip("Count all labels, or only those people gave (compare LLM-assisted runs by human effort)")
-        for index, (text, column, _, meaning) in enumerate(X_AXES):
-            self.x_box.addItem(text, column)
-            self.x_box.setItemData(index, meaning, Qt.ItemDataRole.ToolTipRole)
-        label = QLabel("&Against:")
-        label.setBuddy(self.x_box)
+        fill_menu(self.x_box, ((text, column, meaning) for text, column, _, meaning in X_AXES))
         self.compared_label = QLabel("", objectName="comparedLabel")
         self.compared_label.setAccessibleName("Compared experiments")
         self.compared_label.setTextFormat(Qt.TextFormat.RichText)
@@ -47,15 +44,7 @@ class LearningCurvePlot(QWidget):
         self.plot = CurvePlot("Learning curve ({band})", "test accuracy", line_width=line_width)
         self.plot.setObjectName("learningCurves")
         self.plot.setAccessibleName("Learning curves per strategy")
-
-        top = QHBoxLayout()
-        top.addWidget(label)
-        top.addWidget(self.x_box)
-        top.addWidget(self.compared_label, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.plot, 1)
+        plot_under_menu(self, "&Against:", self.x_box, self.plot, beside=self.compared_label)
         self.x_box.currentIndexChanged.connect(self._rebuild)
 
     @property
