@@ -1,4 +1,4 @@
-"""The command line: `alstudio run|resume|report|generate|pretrain|presets|fonts|gui|install-desktop-entry`.
+"""The command line: `alstudio run|resume|report|sweep|generate|pretrain|presets|fonts|gui|install-desktop-entry`.
 
 Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 on Ctrl-C.
 """
@@ -278,7 +278,14 @@ def _annotators_for(experiment):
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
+    from .engine.sweep import is_sweep
+    from .sweep_cli import ENGINE_OPTIONS, resume_sweep
 
+    if is_sweep(args.folder):
+        return resume_sweep(args)
+    given = [f"--{name.replace('_', '-')}" for name in ENGINE_OPTIONS if getattr(args, name) is not None]
+    if given:
+        raise UserInputError(f"{args.folder}: {given[0]} applies to sweep folders only, and this is an experiment")
     experiment = Experiment.open(args.folder).for_writing()
     try:
         return _resume(experiment, args.folder)
@@ -307,9 +314,19 @@ def _resume(experiment, folder) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import draw_report
+    from .engine.sweep import is_sweep
+    from .report import draw_report, draw_sweep_report
+    from .sweep_cli import refresh_stale_sweep_results
 
     png = _writable(args.png, "--png")
+    sweeps = [folder for folder in args.folders if is_sweep(folder)]
+    if sweeps:
+        if len(args.folders) > 1:
+            raise UserInputError(f"{sweeps[0]}: a sweep folder is reported alone (one panel per cell); "
+                                 "give it without other folders")
+        print(f"wrote {draw_sweep_report(sweeps[0], png)}")
+        refresh_stale_sweep_results(sweeps[0])
+        return 0
     print(f"wrote {draw_report(args.folders, png)}")
     for folder in args.folders:
         _refresh_stale_results(folder)
@@ -435,6 +452,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .sweep_cli import add_engine_arguments, add_sweep_parser
+
     parser = _Parser(prog="alstudio", description="Active-learning workbench on biased "
                                      "Synbols datasets. With no command, opens the workbench.")
     parser.add_argument("--version", action="version", version=f"alstudio {__version__}")
@@ -465,9 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "in the journal and the run waits until you label them in the workbench)")
     run.set_defaults(handler=cmd_run)
 
-    resume = commands.add_parser("resume", help="continue an interrupted experiment")
+    resume = commands.add_parser("resume", help="continue an interrupted experiment or sweep")
     resume.add_argument("folder", metavar="DIR")
+    add_engine_arguments(resume, resuming=True)  # for a sweep folder only
     resume.set_defaults(handler=cmd_resume)
+
+    add_sweep_parser(commands, _add_config_arguments)
 
     report = commands.add_parser("report", help="draw an experiment's curves to a PNG (no display needed); "
                                  "several folders: their learning curves compared, also against labels from people")

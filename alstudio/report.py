@@ -8,6 +8,7 @@ labels people gave; on biased pools their parity gaps, and, on one shared pool, 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -131,6 +132,10 @@ def save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:
     layout = QHBoxLayout(sheet)
     for plot in plots:
         layout.addWidget(plot)
+    return _save_widget(app, sheet, png, width, height)
+
+
+def _save_widget(app, sheet, png: Path, width: int, height: int) -> Path:
     sheet.resize(width, height)
     sheet.show()
     app.processEvents()
@@ -138,3 +143,32 @@ def save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:
         raise UserInputError(f"--png {png}: cannot be written")
     sheet.close()
     return png
+
+
+def draw_sweep_report(folder: str | Path, png: str | Path, panel_width: int = 420, panel_height: int = 340) -> Path:
+    """A sweep's small multiples: one panel per cell, its learning curves per strategy (mean and band
+    over seeds), on one shared accuracy scale so that panels compare at a glance."""
+    os.environ["QT_QPA_PLATFORM"] = os.environ.get("QT_QPA_PLATFORM") or "offscreen"
+    from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
+
+    from .engine.sweep import Sweep
+    from .plotting import CurvePlot
+
+    sweep = Sweep.open(folder)
+    panels = [(cell, collect_rows(cell.experiment())) for cell in sweep.cells]
+    if not any(rows for _, rows in panels):
+        raise UserInputError(f"{folder}: no finished cycle to report yet")
+    accuracies = [row["accuracy"] for _, rows in panels for row in rows]
+    columns = max(1, min(len(panels), math.ceil(math.sqrt(len(panels)))))
+    with _without_offscreen_chatter():
+        app = QApplication.instance() or QApplication([])
+        sheet = QWidget()
+        layout = QGridLayout(sheet)
+        for i, (cell, rows) in enumerate(panels):
+            plot = CurvePlot(cell.id, "test accuracy")  # the band (CI or ± std) follows the report's one rule
+            if rows:
+                plot.set_curves(curves(rows, "accuracy"))
+            plot.setYRange(min(accuracies), max(accuracies), padding=0.05)
+            layout.addWidget(plot, i // columns, i % columns)
+        rows_of_panels = math.ceil(len(panels) / columns)
+        return _save_widget(app, sheet, Path(png), panel_width * columns, panel_height * rows_of_panels)

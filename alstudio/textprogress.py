@@ -51,3 +51,38 @@ class ProgressBar:
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+
+class StatusLines:
+    """Several lines kept up to date (a sweep's one line per cell). On a terminal they are redrawn in
+    place, at most ten times a second; elsewhere (a log file) a line is printed only when its `key`
+    changes, so a log gets each cell's counts as they move and not every ETA tick."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self._drawn = 0
+        self._keys: list[str] = []
+        self._last_draw = 0.0
+
+    def show(self, lines: list[str], keys: list[str] | None = None, force: bool = False) -> None:
+        keys = keys if keys is not None else lines
+        if not self.interactive:
+            for i, (line, key) in enumerate(zip(lines, keys)):
+                if i >= len(self._keys) or self._keys[i] != key:
+                    self.stream.write(line + "\n")
+            self._keys = list(keys)
+            self.stream.flush()
+            return
+        now = time.perf_counter()
+        if not force and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        up = f"\033[{self._drawn}F" if self._drawn else ""
+        self.stream.write(up + "".join(f"{line}\033[K\n" for line in lines))
+        self.stream.flush()
+        self._drawn = len(lines)
+
+    def close(self) -> None:
+        """Leaves the last lines drawn where they are; later output goes below them."""
+        self._drawn = 0
