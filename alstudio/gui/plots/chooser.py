@@ -1,9 +1,13 @@
-"""A plot with a labelled menu above it (the fairness metric, the learning curve's x-axis)."""
+"""A curve plot with a labelled menu above it (the fairness metric, the learning curve's x-axis)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ...plotting import CurvePlot, export_plot
 
 
 def fill_menu(box: QComboBox, choices) -> None:
@@ -30,3 +34,25 @@ def plot_under_menu(owner: QWidget, label_text: str, box: QComboBox, plot: QWidg
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addLayout(top)
     layout.addWidget(plot, 1)
+
+
+class CurvesUnderMenu(QWidget):
+    """Base of the plots laid out by plot_under_menu: what the window asks of them goes to `self.plot`."""
+
+    plot: CurvePlot
+
+    def curve_names(self) -> list[str]:
+        return self.plot.curve_names()
+
+    def point_count(self, name: str) -> int:
+        return self.plot.point_count(name)
+
+    def export(self, path: str | Path) -> Path:
+        return export_plot(self.plot, path)
+
+    def set_text_scale(self, scale: float) -> None:
+        """The plot's text at `scale` times its size (the menu above it follows the application font)."""
+        self.plot.set_text_scale(scale)
+
+    def set_line_width(self, width: float) -> None:
+        self.plot.set_line_width(width)

@@ -3,17 +3,15 @@ count, per strategy, with a menu to choose the metric."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QComboBox
 
 from ...engine.metrics import fairness_metrics_headline_first
 from ...engine.results import curves
-from ...plotting import CurvePlot, export_plot
-from .chooser import fill_menu, plot_under_menu
+from ...plotting import CurvePlot
+from .chooser import CurvesUnderMenu, fill_menu, plot_under_menu
 
 
-class FairnessPlot(QWidget):
+class FairnessPlot(CurvesUnderMenu):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("parityPlot")
@@ -52,16 +50,6 @@ class FairnessPlot(QWidget):
         if index < 0:
             raise ValueError(f"unknown fairness column {column!r}")
         self.metric_box.setCurrentIndex(index)
-
-    def export(self, path: str | Path) -> Path:
-        return export_plot(self.plot, path)
-
-    def set_text_scale(self, scale: float) -> None:
-        """The plot's text at `scale` times its size (the menu above it follows the application font)."""
-        self.plot.set_text_scale(scale)
-
-    def set_line_width(self, width: float) -> None:
-        self.plot.set_line_width(width)
 
     def _y_label(self) -> str:
         metric = self._metrics[max(self.metric_box.currentIndex(), 0)]

@@ -4,14 +4,13 @@ experiment on screen and any others opened for comparison (human-only, oracle, L
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel
 
 from ...engine.results import compared_curves, curves
-from ...plotting import CurvePlot, export_plot, palette_colors
-from .chooser import fill_menu, plot_under_menu
+from ...plotting import CurvePlot, palette_colors
+from .chooser import CurvesUnderMenu, fill_menu, plot_under_menu
 
 # (menu text, metrics column, axis title, what it means); the first is the default.
 X_AXES = (
@@ -22,7 +21,7 @@ X_AXES = (
 )
 
 
-class LearningCurvePlot(QWidget):
+class LearningCurvePlot(CurvesUnderMenu):
     def __init__(self, line_width: float = 2.5, parent=None):
         super().__init__(parent)
         self.setObjectName("learningCurvePlot")
@@ -85,22 +84,6 @@ class LearningCurvePlot(QWidget):
     @property
     def compared(self) -> list[str]:
         return list(self._compared)
-
-    def curve_names(self) -> list[str]:
-        return self.plot.curve_names()
-
-    def point_count(self, name: str) -> int:
-        return self.plot.point_count(name)
-
-    def export(self, path: str | Path) -> Path:
-        return export_plot(self.plot, path)
-
-    def set_text_scale(self, scale: float) -> None:
-        """The plot's text at `scale` times its size (the menu above it follows the application font)."""
-        self.plot.set_text_scale(scale)
-
-    def set_line_width(self, width: float) -> None:
-        self.plot.set_line_width(width)
 
     def _curves(self) -> dict[str, dict]:
         if not self._compared:
