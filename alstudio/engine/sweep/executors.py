@@ -106,7 +106,8 @@ class LocalExecutor:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            # With nothing in flight the workers just exit (torch's teardown takes seconds): no need to wait.
+            self._pool.shutdown(wait=bool(self._futures), cancel_futures=True)
             self._pool = None
 
 

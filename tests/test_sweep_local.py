@@ -1,0 +1,113 @@
+"""Sweeps on the local process pool, end to end: a driver killed mid-way and resumed (finished runs
+untouched), the aggregated files and the report; a failing run retried, then reported, the others
+finishing."""
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from engine_helpers import tiny_config, tiny_toml
+from PIL import Image
+
+from alstudio.cli import main
+from alstudio.engine.journal import Journal
+from alstudio.engine.sweep import ExecutionSettings, Sweep, parse_grid, sweep_status, sweep_summary
+
+
+def _journals(folder):
+    return sorted(folder.glob("cells/*/runs/*/journal.sqlite"))
+
+
+def _finished(path):
+    with Journal.open(path, read_only=True) as journal:
+        return journal.status == "finished"
+
+
+def _fingerprint(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def _wait_for(condition, seconds, proc):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_a_killed_sweep_resumes_only_unfinished_runs_and_aggregates_every_cell(tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_toml(active={"cycles": 1}))
+    out = tmp_path / "sweep"
+    log = open(tmp_path / "driver.log", "w")
+    # One at a time, so the kill lands with some runs finished and the rest not.
+    driver = subprocess.Popen([sys.executable, "-m", "alstudio", "sweep", str(config), "--grid",
+                               "active.strategy=random,bald; training.grad_lambda=0,1", "--seeds", "2",
+                               "--out", str(out), "--max-parallel", "1"], stdout=log, stderr=log)
+    try:
+        _wait_for(lambda: sum(_finished(p) for p in _journals(out)) >= 2, 120, driver)
+        watched = sweep_status(Sweep.open(out))  # read-only, beside the running driver
+        assert watched.driver_running and watched.done >= 2 and watched.runs == 8
+    finally:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+    before = {p: _fingerprint(p) for p in _journals(out) if _finished(p)}
+    assert 2 <= len(before) < 8
+
+    assert main(["resume", str(out), "--max-parallel", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"resuming {8 - len(before)} unfinished run(s) of 8" in printed
+    journals = _journals(out)
+    assert len(journals) == 8 and all(_finished(p) for p in journals)
+    assert {p: _fingerprint(p) for p in before} == before  # finished runs were never run again
+
+    with open(out / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 2 * 2 * 2  # cells x strategies x seeds x evaluated cycles
+    assert list(rows[0])[:4] == ["cell", "training.grad_lambda", "strategy", "seed"]
+    assert {(r["cell"], r["training.grad_lambda"]) for r in rows} == {("grad_lambda=0", "0"), ("grad_lambda=1", "1")}
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary) == ["grad_lambda=0", "grad_lambda=1"]
+    cell = summary["grad_lambda=1"]
+    assert cell["settings"] == {"training.grad_lambda": 1} and cell["folder"] == "cells/grad_lambda=1"
+    assert cell["strategies"]["bald"]["seeds"] == 2 and "random" in cell["strategies"]["bald"]["versus"]
+    table = sweep_summary(Sweep.open(out))
+    assert [(r.cell, r.strategy) for r in table][:2] == [("grad_lambda=0", "random"), ("grad_lambda=0", "bald")]
+    assert table[0].final_accuracy.n == 2 and not table[0].final_accuracy.is_ci
+    assert json.loads((out / "failures.json").read_text()) == []
+    status = sweep_status(Sweep.open(out))
+    assert not status.driver_running and [(c.done, c.failed, c.pending) for c in status.cells] == [(4, 0, 0)] * 2
+
+    assert main(["report", str(out), "--png", str(tmp_path / "sweep.png")]) == 0
+    assert Image.open(tmp_path / "sweep.png").size == (2 * 420, 340)
+
+
+def test_a_failing_run_is_retried_then_reported_and_the_others_finish(tmp_path, capsys):
+    base = tiny_config(active={"cycles": 1})
+    out = tmp_path / "sweep"
+    sweep = Sweep.create(out, base, parse_grid("active.strategy=random,bald", base), ["random", "bald"], 1,
+                         retries=1, execution=ExecutionSettings(max_parallel=1))
+    sweep.release()
+    # A real failure: a file where the bald run must make its checkpoints folder.
+    run = out / "cells" / "all" / "runs" / "bald-seed1"
+    run.mkdir(parents=True)
+    (run / "checkpoints").write_text("in the way")
+
+    assert main(["resume", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "alstudio: error: all: bald seed 1 failed after 2 attempt(s): " in err and "checkpoints" in err
+    failures = json.loads((out / "failures.json").read_text())
+    assert [(f["cell"], f["strategy"], f["seed"], f["attempts"]) for f in failures] == [("all", "bald", 1, 2)]
+    assert _finished(out / "cells" / "all" / "runs" / "random-seed1" / "journal.sqlite")
+    with Journal.open(run / "journal.sqlite", read_only=True) as journal:
+        assert len(journal.events("failed")) == 2  # the first attempt and its retry
+    cell = sweep_status(Sweep.open(out)).cells[0]
+    assert (cell.done, cell.failed, cell.pending) == (1, 1, 0)
+    assert [r["strategy"] for r in csv.DictReader(open(out / "metrics.csv"))] == ["random"] * 2
