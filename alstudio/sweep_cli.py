@@ -63,6 +63,8 @@ def _strategies(args, axes, config) -> list[str]:
 
 def execution_settings(args, start=None):
     """The engine options given on the command line over `start` (the sweep's own, when resuming)."""
+    from pydantic import ValidationError
+
     from .engine.sweep import RAY_MISSING, ExecutionSettings, ray_installed
 
     values = start.model_dump() if start is not None else {}
@@ -73,7 +75,11 @@ def execution_settings(args, start=None):
         raise UserInputError(f"--gpus-per-run must be 0 or more, got {values['gpus_per_run']}")
     if values.get("max_parallel") is not None and values["max_parallel"] < 1:
         raise UserInputError(f"--max-parallel must be at least 1, got {values['max_parallel']}")
-    settings = ExecutionSettings(**values)
+    try:
+        settings = ExecutionSettings(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserInputError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
     if settings.engine != "ray" and (settings.address or settings.gpus_per_run):
         raise UserInputError("--address and --gpus-per-run need --engine ray")
     if settings.engine == "ray" and not ray_installed():
@@ -147,9 +153,12 @@ def drive_sweep(sweep) -> int:
     executor = executor_for(settings)
     runs = len(sweep.cells) * len(sweep.strategies) * sweep.seeds
     where = f"Ray ({settings.address or 'a local cluster'})" if settings.engine == "ray" else "this machine"
-    print(f"{len(sweep.cells)} cell(s) x {len(sweep.strategies)} strategies ({', '.join(sweep.strategies)}) x "
-          f"{sweep.seeds} seed(s) = {runs} runs on {where}, {settings.cpus_per_run} CPU(s) each, up to "
-          f"{executor.slots} at once; journals under {sweep.folder / 'cells'}")
+    at_once = (f"up to {executor.slots} at once" if settings.engine == "local" or settings.max_parallel
+               else "as many at once as the cluster's resources allow")
+    kinds = "strategy" if len(sweep.strategies) == 1 else "strategies"
+    print(f"{len(sweep.cells)} cell(s) x {len(sweep.strategies)} {kinds} ({', '.join(sweep.strategies)}) x "
+          f"{sweep.seeds} seed(s) = {runs} runs on {where}, {settings.cpus_per_run} CPU(s) each, {at_once}; "
+          f"journals under {sweep.folder / 'cells'}")
     lines = StatusLines()
 
     def show(status) -> None:

@@ -111,3 +111,31 @@ def test_a_failing_run_is_retried_then_reported_and_the_others_finish(tmp_path, 
     cell = sweep_status(Sweep.open(out)).cells[0]
     assert (cell.done, cell.failed, cell.pending) == (1, 1, 0)
     assert [r["strategy"] for r in csv.DictReader(open(out / "metrics.csv"))] == ["random"] * 2
+
+
+def test_a_stop_from_another_thread_ends_the_sweep_resumably(tmp_path):
+    """What the workbench does: run_sweep on a worker thread, stopped cooperatively."""
+    import threading
+
+    from alstudio.engine.sweep import LocalExecutor, run_sweep
+
+    base = tiny_config(training={"epochs": 400})  # a run long enough to be stopped in the middle
+    sweep = Sweep.create(tmp_path / "sweep", base, parse_grid("active.strategy=random", base), ["random"], 2)
+    stop = threading.Event()
+    seen = []
+
+    def on_progress(status):
+        seen.append(status)
+        if status.running:
+            stop.set()
+
+    try:
+        outcome = run_sweep(sweep, LocalExecutor(max_parallel=1), on_progress, stop)
+    finally:
+        sweep.release()
+    assert outcome.stopped and not outcome.failed and outcome.finished == 0
+    assert any(status.running == 1 for status in seen)
+    runs = tmp_path / "sweep" / "cells" / "all" / "runs"
+    with Journal.open(runs / "random-seed1" / "journal.sqlite", read_only=True) as journal:
+        assert journal.status == "stopped"  # resumable; the second run never started
+    assert Journal.is_unstarted(runs / "random-seed2" / "journal.sqlite")

@@ -81,7 +81,11 @@ def run_sweep(sweep: Sweep, executor: Executor, on_progress: Callable[[SweepStat
     states = {key: read_run_state(spec, driver_running=False) for key, spec in specs.items()}
     pending = [key for key, state in states.items() if state.state != "finished"]
     failed: dict[RunKey, FailedRun] = {}
-    if pending and not prepare_inputs(sweep, on_prepare, stop_event):
+    if not pending:  # nothing to start an executor (or a Ray cluster) for
+        write_json(sweep.folder / FAILURES, [])
+        write_sweep_results(sweep)
+        return SweepOutcome(_count(states, "finished"), (), False)
+    if not prepare_inputs(sweep, on_prepare, stop_event):
         return SweepOutcome(_count(states, "finished"), (), True)
     where = str(cache_dir().resolve())
     in_flight: set[RunKey] = set()

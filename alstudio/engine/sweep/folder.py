@@ -132,6 +132,9 @@ class Sweep:
             folder.mkdir(exist_ok=True)
             lock.acquire()
             leftovers = {entry.name for entry in folder.iterdir()} - {LOCK_NAME}
+            if MANIFEST in leftovers:
+                raise UserInputError(f"--out {folder}: the folder holds a sweep already; continue it with "
+                                     f"alstudio resume {folder}, or choose an empty folder")
             if leftovers - _CREATION_LEFTOVERS:
                 raise UserInputError(f"--out {folder}: the folder is not empty; choose an empty folder for the sweep")
             sweep = cls(folder, base_config, tuple(axes), (), tuple(strategies), seeds, retries, execution, [lock])

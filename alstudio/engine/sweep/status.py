@@ -125,9 +125,12 @@ def build_status(sweep: Sweep, states: dict[RunKey, RunState], cycles_per_run: d
                  pace: Pace | None, driver_running: bool) -> SweepStatus:
     """Counts per cell; with a measured pace, each cell's ETA: runs are dispatched cell by cell, so a
     cell is done once its own cycles and those of the cells before it are."""
+    by_cell: dict[str, list[RunState]] = {cell.id: [] for cell in sweep.cells}
+    for (cell_id, _, _), state in states.items():
+        by_cell[cell_id].append(state)
     cells, ahead = [], 0
     for cell in sweep.cells:
-        mine = [s for (cell_id, _, _), s in states.items() if cell_id == cell.id]
+        mine = by_cell[cell.id]
         per_run = cycles_per_run[cell.id]
         total = per_run * len(mine)
         done_cycles = sum(per_run if s.state == "finished" else min(s.cycles, per_run) for s in mine)
