@@ -279,11 +279,11 @@ def _annotators_for(experiment):
 def cmd_resume(args: argparse.Namespace) -> int:
     from .engine.experiment import Experiment
     from .engine.sweep import is_sweep
-    from .sweep_cli import ENGINE_OPTIONS, resume_sweep
+    from .sweep_cli import SWEEP_ONLY_OPTIONS, resume_sweep
 
     if is_sweep(args.folder):
         return resume_sweep(args)
-    given = [f"--{name.replace('_', '-')}" for name in ENGINE_OPTIONS if getattr(args, name) is not None]
+    given = [f"--{name.replace('_', '-')}" for name in SWEEP_ONLY_OPTIONS if getattr(args, name) is not None]
     if given:
         raise UserInputError(f"{args.folder}: {given[0]} applies to sweep folders only, and this is an experiment")
     experiment = Experiment.open(args.folder).for_writing()

@@ -10,6 +10,7 @@ from pathlib import Path
 from .engine.errors import UserInputError
 
 ENGINE_OPTIONS = ("engine", "address", "cpus_per_run", "gpus_per_run", "max_parallel")
+SWEEP_ONLY_OPTIONS = (*ENGINE_OPTIONS, "mlflow")  # what `resume` takes for a sweep folder alone
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, resuming: bool = False) -> None:
@@ -24,6 +25,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser, resuming: bool = False
                         help=f"ray: GPUs per run, e.g. 0.25 (default 0){later}")
     parser.add_argument("--max-parallel", type=int, metavar="N", help="runs at once (default: cores // "
                         f"cpus-per-run, or what the Ray cluster's resources allow){later}")
+    parser.add_argument("--mlflow", metavar="URI", help="log each finished run (config, per-cycle metrics) and "
+                        "the report figure to MLflow; a path is a local mlruns/-style folder "
+                        "(pip install 'alstudio[mlflow]')")
 
 
 def add_sweep_parser(commands, add_config_arguments) -> None:
@@ -111,12 +115,44 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     strategies = _strategies(args, axes, config)
     seeds = config.active.repetitions if args.seeds is None else args.seeds
     settings = execution_settings(args)
+    _check_mlflow(args)
     _check_cells_run_here([cell_config(config, cell) for cell in cells_of(axes)], strategies, settings)
     sweep = Sweep.create(args.out, config, axes, strategies, seeds, args.retries, settings)
     try:
-        return drive_sweep(sweep)
+        code = drive_sweep(sweep)
+        return max(code, _log_to_mlflow(sweep, args.mlflow))
     finally:
         sweep.release()
+
+
+def _check_mlflow(args) -> None:
+    from .engine.sweep.tracking import MLFLOW_MISSING, mlflow_installed
+
+    if args.mlflow is not None and not mlflow_installed():
+        raise UserInputError(MLFLOW_MISSING)
+
+
+def _log_to_mlflow(sweep, uri_text: str | None) -> int:
+    """The sweep's report figure, then its finished runs not logged yet, to MLflow; 0, or 2 with one
+    sentence when the tracking server or folder refuses (the sweep itself is done and kept)."""
+    if uri_text is None:
+        return 0
+    from .engine.sweep import sweep_status
+    from .engine.sweep.tracking import log_sweep, tracking_uri
+    from .report import draw_sweep_report
+
+    uri = tracking_uri(uri_text)
+    figure = sweep.folder / "report.png"
+    if sweep_status(sweep).done:
+        draw_sweep_report(sweep.folder, figure)
+    try:
+        logged = log_sweep(sweep, uri, figure)
+    except Exception as err:  # MlflowException, a refused connection, a full disk: MLflow's own types
+        first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
+        print(f"alstudio: error: --mlflow {uri_text}: cannot log there ({first})", file=sys.stderr)
+        return 2
+    print(f"logged {logged} run(s) to MLflow at {uri}")
+    return 0
 
 
 def resume_sweep(args: argparse.Namespace) -> int:
@@ -124,6 +160,7 @@ def resume_sweep(args: argparse.Namespace) -> int:
 
     sweep = Sweep.open(args.folder)
     settings = execution_settings(args, sweep.execution)
+    _check_mlflow(args)
     sweep.execution = settings
     sweep.for_writing()
     try:
@@ -135,9 +172,10 @@ def resume_sweep(args: argparse.Namespace) -> int:
                 write_sweep_results(sweep)
                 print(f"rewrote {sweep.folder / 'metrics.csv'} and {sweep.folder / 'summary.json'}, "
                       "which were out of date")
-            return 0
+            return _log_to_mlflow(sweep, args.mlflow)
         print(f"resuming {left} unfinished run(s) of {status.runs}")
-        return drive_sweep(sweep)
+        code = drive_sweep(sweep)
+        return max(code, _log_to_mlflow(sweep, args.mlflow))
     finally:
         sweep.release()
 

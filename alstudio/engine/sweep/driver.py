@@ -90,7 +90,11 @@ def run_sweep(sweep: Sweep, executor: Executor, on_progress: Callable[[SweepStat
     where = str(cache_dir().resolve())
     in_flight: set[RunKey] = set()
     pace = Pace()
-    executor.start()
+    try:
+        executor.start()
+    except UserInputError as err:  # say, no Ray cluster at --address: the sweep is made and waits
+        raise UserInputError(f"{err}; the sweep in {sweep.folder} is saved: continue it with "
+                             f"alstudio resume {sweep.folder} once that is put right") from None
     try:
         for key in pending:
             cell_id, strategy, index = key

@@ -143,8 +143,8 @@ class RayExecutor:
                 self.slots = self.max_parallel or max(1, cpus // self.cpus_per_run)
             else:
                 ray.init(num_cpus=self.local_cpus, **options)
-        except ConnectionError as err:
-            raise UserInputError(f"--address {self.address}: no Ray cluster reachable there ({err})") from None
+        except ConnectionError:
+            raise UserInputError(f"--address {self.address}: no running Ray cluster found there") from None
         # max_retries=0: the driver retries failures itself, the same way for every executor.
         self._remote = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=0)(execute_run)
 
