@@ -169,3 +169,31 @@ def test_resume_refuses_engine_options_for_an_experiment(tmp_path, capsys, base)
     Experiment.create(tmp_path / "e", base, ["random"], 1).release()
     assert main(["resume", str(tmp_path / "e"), "--engine", "local"]) == 2
     assert "--engine applies to sweep folders only" in capsys.readouterr().err
+
+
+def test_the_eta_counts_work_from_the_first_finished_cycle_and_cells_in_dispatch_order(tmp_path, base):
+    from alstudio.engine.sweep.status import Pace, RunState, build_status
+
+    sweep = Sweep.create(tmp_path / "s", base, parse_grid("training.grad_lambda=0,1", base), ["random"], 2)
+    sweep.release()
+    now = [0.0]
+    pace = Pace(clock=lambda: now[0])
+    pace.observe(3)  # what an earlier driver did
+    now[0] = 30.0  # the workers start (imports): no cycle yet, no pace
+    pace.observe(3)
+    assert pace.seconds_for(10) is None
+    pace.observe(4)  # the first cycle this driver saw finish starts the clock
+    now[0] = 40.0
+    pace.observe(9)  # 5 cycles in 10 s
+    assert pace.seconds_for(10) == 20.0
+    states = {("grad_lambda=0", "random", 0): RunState("finished", 3),
+              ("grad_lambda=0", "random", 1): RunState("running", 1),
+              ("grad_lambda=1", "random", 0): RunState("pending", 0),
+              ("grad_lambda=1", "random", 1): RunState("failed", 1)}
+    status = build_status(sweep, states, {"grad_lambda=0": 3, "grad_lambda=1": 3}, pace, True)
+    first, second = status.cells
+    assert (first.done, first.running, first.failed, first.pending) == (1, 1, 0, 0)
+    assert (second.done, second.running, second.failed, second.pending) == (0, 0, 1, 1)
+    # 2 cycles left in the first cell; the second waits for those and its own 3: 2 s per cycle.
+    assert (first.eta_seconds, second.eta_seconds, status.eta_seconds) == (4.0, 10.0, 10.0)
+    assert first.line(14) == "grad_lambda=0   1/2 done, 1 running, 0 failed  about 4 s left"

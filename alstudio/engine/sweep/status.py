@@ -145,22 +145,27 @@ def build_status(sweep: Sweep, states: dict[RunKey, RunState], cycles_per_run: d
 
 
 class Pace:
-    """Cycles finished per second by all the workers together, measured since the driver began."""
+    """Cycles finished per second by all the workers together, measured from the first cycle this
+    driver saw finish (so starting the workers, torch's import and all, is not taken for work)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
-        self.started = clock()
-        self.first: int | None = None
+        self.first: tuple[float, int] | None = None  # (when, cycles done) at the first cycle seen finishing
+        self.baseline: int | None = None  # cycles done when the driver began (earlier drivers' work)
         self.latest = 0
 
     def observe(self, cycles_done: int) -> None:
-        if self.first is None:
-            self.first = cycles_done  # what earlier drivers did does not count towards this pace
+        if self.baseline is None:
+            self.baseline = cycles_done
+        elif self.first is None and cycles_done > self.baseline:
+            self.first = (self.clock(), cycles_done)
         self.latest = cycles_done
 
     def seconds_for(self, cycles: int) -> float | None:
-        made = self.latest - (self.first or 0)
-        elapsed = self.clock() - self.started
+        if self.first is None:
+            return None
+        since, at = self.first
+        made, elapsed = self.latest - at, self.clock() - since
         if made <= 0 or elapsed <= 0:
             return None
         return cycles * elapsed / made
