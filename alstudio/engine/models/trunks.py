@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 
 
@@ -38,6 +37,8 @@ class SmallResNet18(nn.Module):
 
     def __init__(self):
         super().__init__()
+        import torchvision  # here, not at the top: its import costs every process seconds (sweep workers)
+
         net = torchvision.models.resnet18(weights=None)
         net.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
