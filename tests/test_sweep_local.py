@@ -1,6 +1,6 @@
 """Sweeps on the local process pool, end to end: a driver killed mid-way and resumed (finished runs
-untouched), the aggregated files and the report; a failing run retried, then reported, the others
-finishing."""
+untouched), a failing run retried, then reported while the others finish, the aggregated files and
+the report; a cooperative stop from another thread."""
 
 import csv
 import hashlib
@@ -16,7 +16,7 @@ from PIL import Image
 
 from alstudio.cli import main
 from alstudio.engine.journal import Journal
-from alstudio.engine.sweep import ExecutionSettings, Sweep, parse_grid, sweep_status, sweep_summary
+from alstudio.engine.sweep import Sweep, parse_grid, sweep_status, sweep_summary
 
 
 def _journals(folder):
@@ -42,7 +42,7 @@ def _wait_for(condition, seconds, proc):
     raise AssertionError("timed out")
 
 
-def test_a_killed_sweep_resumes_only_unfinished_runs_and_aggregates_every_cell(tmp_path, capsys):
+def test_a_killed_sweep_resumes_only_unfinished_runs_retries_a_failing_one_and_aggregates(tmp_path, capsys):
     config = tmp_path / "tiny.toml"
     config.write_text(tiny_toml(active={"cycles": 1}))
     out = tmp_path / "sweep"
@@ -59,58 +59,46 @@ def test_a_killed_sweep_resumes_only_unfinished_runs_and_aggregates_every_cell(t
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait()
     before = {p: _fingerprint(p) for p in _journals(out) if _finished(p)}
-    assert 2 <= len(before) < 8
+    assert 2 <= len(before) < 7
+    # A real failure for the last run dispatched: a file where it must make its checkpoints folder.
+    failing = out / "cells" / "grad_lambda=1" / "runs" / "bald-seed2"
+    assert Journal.is_unstarted(failing / "journal.sqlite")
+    failing.mkdir(parents=True)
+    (failing / "checkpoints").write_text("in the way")
 
-    assert main(["resume", str(out), "--max-parallel", "2"]) == 0
-    printed = capsys.readouterr().out
-    assert f"resuming {8 - len(before)} unfinished run(s) of 8" in printed
-    journals = _journals(out)
-    assert len(journals) == 8 and all(_finished(p) for p in journals)
+    assert main(["resume", str(out), "--max-parallel", "2"]) == 1
+    printed = capsys.readouterr()
+    assert f"resuming {8 - len(before)} unfinished run(s) of 8" in printed.out
+    assert "alstudio: error: grad_lambda=1: bald seed 2 failed after 3 attempt(s): " in printed.err
+    assert "checkpoints" in printed.err
+    failures = json.loads((out / "failures.json").read_text())
+    assert [(f["cell"], f["strategy"], f["seed"], f["attempts"]) for f in failures] == [("grad_lambda=1", "bald", 2, 3)]
+    with Journal.open(failing / "journal.sqlite", read_only=True) as journal:
+        assert len(journal.events("failed")) == 3  # the first attempt and its two retries
+    journals = [p for p in _journals(out) if p.parent != failing]
+    assert len(journals) == 7 and all(_finished(p) for p in journals)  # the others went on
     assert {p: _fingerprint(p) for p in before} == before  # finished runs were never run again
 
     with open(out / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 2 * 2 * 2 * 2  # cells x strategies x seeds x evaluated cycles
+    assert len(rows) == 7 * 2  # finished runs x evaluated cycles
     assert list(rows[0])[:4] == ["cell", "training.grad_lambda", "strategy", "seed"]
     assert {(r["cell"], r["training.grad_lambda"]) for r in rows} == {("grad_lambda=0", "0"), ("grad_lambda=1", "1")}
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary) == ["grad_lambda=0", "grad_lambda=1"]
-    cell = summary["grad_lambda=1"]
-    assert cell["settings"] == {"training.grad_lambda": 1} and cell["folder"] == "cells/grad_lambda=1"
+    cell = summary["grad_lambda=0"]
+    assert cell["settings"] == {"training.grad_lambda": 0} and cell["folder"] == "cells/grad_lambda=0"
     assert cell["strategies"]["bald"]["seeds"] == 2 and "random" in cell["strategies"]["bald"]["versus"]
+    assert summary["grad_lambda=1"]["strategies"]["bald"]["seeds"] == 1
     table = sweep_summary(Sweep.open(out))
     assert [(r.cell, r.strategy) for r in table][:2] == [("grad_lambda=0", "random"), ("grad_lambda=0", "bald")]
     assert table[0].final_accuracy.n == 2 and not table[0].final_accuracy.is_ci
-    assert json.loads((out / "failures.json").read_text()) == []
     status = sweep_status(Sweep.open(out))
-    assert not status.driver_running and [(c.done, c.failed, c.pending) for c in status.cells] == [(4, 0, 0)] * 2
+    assert not status.driver_running
+    assert [(c.done, c.failed, c.pending) for c in status.cells] == [(4, 0, 0), (3, 1, 0)]
 
     assert main(["report", str(out), "--png", str(tmp_path / "sweep.png")]) == 0
     assert Image.open(tmp_path / "sweep.png").size == (2 * 420, 340)
-
-
-def test_a_failing_run_is_retried_then_reported_and_the_others_finish(tmp_path, capsys):
-    base = tiny_config(active={"cycles": 1})
-    out = tmp_path / "sweep"
-    sweep = Sweep.create(out, base, parse_grid("active.strategy=random,bald", base), ["random", "bald"], 1,
-                         retries=1, execution=ExecutionSettings(max_parallel=1))
-    sweep.release()
-    # A real failure: a file where the bald run must make its checkpoints folder.
-    run = out / "cells" / "all" / "runs" / "bald-seed1"
-    run.mkdir(parents=True)
-    (run / "checkpoints").write_text("in the way")
-
-    assert main(["resume", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "alstudio: error: all: bald seed 1 failed after 2 attempt(s): " in err and "checkpoints" in err
-    failures = json.loads((out / "failures.json").read_text())
-    assert [(f["cell"], f["strategy"], f["seed"], f["attempts"]) for f in failures] == [("all", "bald", 1, 2)]
-    assert _finished(out / "cells" / "all" / "runs" / "random-seed1" / "journal.sqlite")
-    with Journal.open(run / "journal.sqlite", read_only=True) as journal:
-        assert len(journal.events("failed")) == 2  # the first attempt and its retry
-    cell = sweep_status(Sweep.open(out)).cells[0]
-    assert (cell.done, cell.failed, cell.pending) == (1, 1, 0)
-    assert [r["strategy"] for r in csv.DictReader(open(out / "metrics.csv"))] == ["random"] * 2
 
 
 def test_a_stop_from_another_thread_ends_the_sweep_resumably(tmp_path):
