@@ -123,6 +123,9 @@ def run_sweep(sweep: Sweep, executor: Executor, on_progress: Callable[[SweepStat
                 pace.observe(sum(min(s.cycles, cycles[k[0]]) for k, s in states.items()))
                 on_progress(build_status(sweep, shown, cycles, pace, True))
                 last_report = time.monotonic()
+    except KeyboardInterrupt:  # Ctrl-C: what is queued must not start while close() waits for the rest
+        executor.stop()
+        raise
     finally:
         executor.close()
         write_json(sweep.folder / FAILURES, [f.as_dict() for f in failed.values()])
