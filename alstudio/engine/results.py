@@ -216,14 +216,19 @@ def results_are_stale(experiment: Experiment, rows: list[dict] | None = None) ->
     if not rows:
         return False
     expected = {"metrics.csv": metrics_csv_text(rows), "summary.json": json_text(summarize(rows))}
-    for name, text in expected.items():
+    return not files_hold(experiment.folder, expected)
+
+
+def files_hold(folder: Path, texts: dict[str, str]) -> bool:
+    """Whether every named file in `folder` holds exactly its text (a derived file is up to date)."""
+    for name, text in texts.items():
         try:
-            with open(experiment.folder / name, newline="", encoding="utf-8") as handle:  # csv ends lines \r\n
+            with open(folder / name, newline="", encoding="utf-8") as handle:  # csv ends lines \r\n
                 if handle.read() != text:
-                    return True
+                    return False
         except (OSError, UnicodeDecodeError):
-            return True
-    return False
+            return False
+    return True
 
 
 def refresh_results(experiment: Experiment) -> bool:

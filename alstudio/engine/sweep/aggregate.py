@@ -9,7 +9,7 @@ from typing import Any
 
 from ..experiment import json_text, write_text_atomically
 from ..metrics import HEADLINE_FAIRNESS_METRIC
-from ..results import collect_rows, metrics_csv_text, shows_interval, summarize
+from ..results import collect_rows, files_hold, metrics_csv_text, shows_interval, summarize
 from ..stats import Interval
 from .folder import Sweep
 
@@ -56,14 +56,8 @@ def write_sweep_results(sweep: Sweep) -> list[dict]:
 
 
 def sweep_results_are_stale(sweep: Sweep) -> bool:
-    for name, text in _texts(sweep, collect_sweep_rows(sweep)).items():
-        try:
-            with open(sweep.folder / name, newline="", encoding="utf-8") as handle:  # csv ends lines \r\n
-                if handle.read() != text:
-                    return True
-        except (OSError, UnicodeDecodeError):
-            return True
-    return False
+    """Whether DIR/metrics.csv or DIR/summary.json differ from what the journals say."""
+    return not files_hold(sweep.folder, _texts(sweep, collect_sweep_rows(sweep)))
 
 
 @dataclass(frozen=True)
