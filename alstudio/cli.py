@@ -161,34 +161,91 @@ def _paired_difference(difference: dict) -> str:
     return text
 
 
-def _drive(experiment) -> int:
-    from .engine.loop import AwaitingLabels, CycleResult, Failed
-    from .engine.metrics import FAIRNESS_METRICS, HEADLINE_FAIRNESS_METRIC
-    from .engine.progress import ExperimentProgress, eta_text
-    from .engine.results import shows_interval, summarize, write_results
-    from .engine.runner import run_experiment
-    from .engine.strategies import baseline
-    from .textprogress import ProgressBar
+def _cycle_line(label: str, cycle: int, n_labeled: int, metrics: dict) -> str:
+    from .engine.metrics import FAIRNESS_METRICS
+
+    gaps = "  ".join(f"{metric.short} {_format_metric(metrics.get(name, float('nan')))}"
+                     for name, metric in FAIRNESS_METRICS.items())
+    return (f"{label:>22}  cycle {cycle:>3}  labels {n_labeled:>5}  "
+            f"accuracy {_format_metric(metrics['accuracy'])}  {gaps}")
+
+
+def _drive(experiment, jobs: int | None = None) -> int:
+    """Every unfinished run, one at a time in this process or side by side in worker processes
+    (engine.parallel_runs.choose_layout), then the results and a summary; 1 if a run failed."""
+    from .engine.parallel_runs import choose_layout
+    from .engine.progress import ExperimentProgress
+    from .engine.training import pick_device
 
     tracker = ExperimentProgress.for_experiment(experiment)  # the workbench's fraction and ETA, too
     dataset = _prepare(experiment.config, tracker=tracker)
+    layout = choose_layout(experiment, jobs, pick_device(experiment.config.training.device).type)
     cycles = experiment.config.active.cycles
     runs = experiment.runs()
-    bar = ProgressBar("")
+    side_by_side = f"; {layout.jobs} at a time, {layout.threads} torch thread(s) each" if layout.jobs > 1 else ""
     print(f"{len(runs)} runs ({', '.join(experiment.strategies)} x {experiment.n_seeds} seeds), "
-          f"{cycles} cycles each; journals in {experiment.folder / 'runs'}")
+          f"{cycles} cycles each; journals in {experiment.folder / 'runs'}{side_by_side}")
+    if layout.jobs > 1:
+        failed, waiting = _drive_side_by_side(experiment, layout), 0
+    else:
+        failed, waiting = _drive_here(experiment, dataset, tracker)
+    return _finish(experiment, failed, waiting)
+
+
+def _drive_side_by_side(experiment, layout) -> bool:
+    """Runs in worker processes; the cycles they write are printed as they land. True if a run failed."""
+    from .engine.parallel_runs import run_in_parallel
+    from .engine.progress import eta_text
+    from .engine.results import collect_rows
+    from .engine.sweep.status import Pace
+    from .textprogress import ProgressBar
+
+    bar = ProgressBar("")
+    total = len(experiment.runs()) * (experiment.config.active.cycles + 1)
+    done = len(collect_rows(experiment))  # a resumed experiment's cycles count as done
+    pace = Pace()
+    pace.observe(done)
+
+    def show(spec, cycle) -> None:
+        nonlocal done
+        done += 1
+        pace.observe(done)
+        bar.close()
+        print(_cycle_line(spec.label, cycle["cycle"], cycle["n_labeled"], cycle["metrics"]))
+        bar.label = f"{done}/{total} cycles, {layout.jobs} runs at a time"
+        bar.show(done / total, eta_text(pace.seconds_for(total - done)))
+
+    try:
+        outcomes = run_in_parallel(experiment, layout, show)
+    finally:
+        bar.close()
+    failed = False
+    for spec, outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"alstudio: error: {spec.label} failed: {outcome.message}", file=sys.stderr)
+            if outcome.traceback:
+                print(outcome.traceback, file=sys.stderr)
+            failed = True
+    return failed
+
+
+def _drive_here(experiment, dataset, tracker) -> tuple[bool, int]:
+    """Runs one after another in this process; (a run failed, runs waiting for a person)."""
+    from .engine.loop import AwaitingLabels, CycleResult, Failed
+    from .engine.progress import eta_text
+    from .engine.runner import run_experiment
+    from .textprogress import ProgressBar
+
+    runs = experiment.runs()
+    bar = ProgressBar("")
     failed = False
     waiting = 0
     try:
         for spec, event in run_experiment(experiment, dataset, annotator_for=_annotators_for(experiment)):
             report = tracker.report(runs.index(spec), spec.label, event)
             if isinstance(event, CycleResult):
-                m = event.metrics
                 bar.close()
-                gaps = "  ".join(f"{metric.short} {_format_metric(m.get(name, float('nan')))}"
-                                 for name, metric in FAIRNESS_METRICS.items())
-                print(f"{spec.label:>22}  cycle {event.cycle:>3}  labels {event.n_labeled:>5}  "
-                      f"accuracy {_format_metric(m['accuracy'])}  {gaps}")
+                print(_cycle_line(spec.label, event.cycle, event.n_labeled, event.metrics))
             elif isinstance(event, Failed):
                 bar.close()
                 print(f"alstudio: error: {spec.label} failed: {event.message}", file=sys.stderr)
@@ -205,6 +262,15 @@ def _drive(experiment) -> int:
                 bar.show(report.fraction, eta_text(report.eta_seconds))
     finally:
         bar.close()
+    return failed, waiting
+
+
+def _finish(experiment, failed: bool, waiting: int) -> int:
+    """The results files and the summary on the terminal, after the runs."""
+    from .engine.metrics import FAIRNESS_METRICS, HEADLINE_FAIRNESS_METRIC
+    from .engine.results import shows_interval, summarize, write_results
+    from .engine.strategies import baseline
+
     try:
         rows = write_results(experiment)
     except UserInputError:
@@ -262,7 +328,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     experiment = Experiment.create(args.out, config, strategies, seeds, force=args.force,
                                    flagged_to=args.human or "oracle")
     try:
-        return _drive(experiment)
+        return _drive(experiment, args.jobs)
     finally:
         experiment.release()
 
@@ -282,18 +348,21 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from .sweep_cli import SWEEP_ONLY_OPTIONS, resume_sweep
 
     if is_sweep(args.folder):
+        if args.jobs is not None:
+            raise UserInputError(f"{args.folder}: --jobs applies to experiment folders; a sweep's runs at once "
+                                 "are --max-parallel")
         return resume_sweep(args)
     given = [f"--{name.replace('_', '-')}" for name in SWEEP_ONLY_OPTIONS if getattr(args, name) is not None]
     if given:
         raise UserInputError(f"{args.folder}: {given[0]} applies to sweep folders only, and this is an experiment")
     experiment = Experiment.open(args.folder).for_writing()
     try:
-        return _resume(experiment, args.folder)
+        return _resume(experiment, args.folder, args.jobs)
     finally:
         experiment.release()
 
 
-def _resume(experiment, folder) -> int:
+def _resume(experiment, folder, jobs: int | None = None) -> int:
     from .engine.results import refresh_results
     from .engine.runner import unfinished_runs
     from .engine.training import pick_device
@@ -310,7 +379,7 @@ def _resume(experiment, folder) -> int:
         return 0
     pick_device(experiment.config.training.device)  # e.g. an experiment begun on a GPU machine
     print(f"resuming {len(pending)} unfinished run(s): {', '.join(spec.label for spec in pending)}")
-    return _drive(experiment)
+    return _drive(experiment, jobs)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -451,6 +520,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"alstudio: error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
+JOBS_HELP = ("runs executed at once, each in its own process with the cores shared out (default: one per core "
+             "on a CPU, with the oracle or noisy annotator; otherwise 1). Results depend on the torch threads a "
+             "run gets, so the same --jobs on the same machine gives the same results")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .sweep_cli import add_engine_arguments, add_sweep_parser
 
@@ -482,10 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--human", choices=["oracle", "defer"], help="with the llm annotator: who answers flagged "
                      "samples (oracle: the ground truth, recorded as human_simulated; defer: they stay pending "
                      "in the journal and the run waits until you label them in the workbench)")
+    run.add_argument("--jobs", type=int, metavar="N", help=JOBS_HELP)
     run.set_defaults(handler=cmd_run)
 
     resume = commands.add_parser("resume", help="continue an interrupted experiment or sweep")
     resume.add_argument("folder", metavar="DIR")
+    resume.add_argument("--jobs", type=int, metavar="N", help=JOBS_HELP + " (experiment folders)")
     add_engine_arguments(resume, resuming=True)  # for a sweep folder only
     resume.set_defaults(handler=cmd_resume)
 

@@ -14,6 +14,9 @@ def isolated_dirs(tmp_path, monkeypatch):
     """Every test gets its own cache and data folders; nothing touches the user's."""
     monkeypatch.setenv("ALSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ALSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    # Runs one after another in the test's own process, as the tests were written; tests/test_parallel_runs.py
+    # asks for side-by-side runs itself.
+    monkeypatch.setenv("ALSTUDIO_JOBS", "1")
 
 
 def small_dataset_config(**overrides):

@@ -85,15 +85,12 @@ def test_run_prints_the_interval_from_three_seeds_on_and_the_paired_difference_a
     from types import SimpleNamespace
 
     from alstudio import cli
-    from alstudio.engine import results, runner
+    from alstudio.engine import results
 
-    monkeypatch.setattr(cli, "_prepare", lambda config, tracker: None)
-    monkeypatch.setattr(cli, "_annotators_for", lambda experiment: None)
-    monkeypatch.setattr(runner, "run_experiment", lambda *args, **kwargs: iter(()))
     monkeypatch.setattr(results, "write_results", lambda experiment: _summary_rows(n_seeds))
     experiment = SimpleNamespace(config=_stub_config(cycles=1), runs=list,
                                  strategies=("random", "bald"), n_seeds=n_seeds, folder=tmp_path)
-    assert cli._drive(experiment) == 0
+    assert cli._finish(experiment, failed=False, waiting=0) == 0  # what follows the runs
     printed = capsys.readouterr().out
     if n_seeds == 3:
         # 0.7 +- t(0.975, 2) 0.1 / sqrt(3); the differences 0.1, 0.2, 0.3 give t = 2 sqrt(3) on 2 df, p = 0.074.
@@ -204,7 +201,7 @@ def test_the_cli_bar_draws_the_engines_fraction_stage_line_and_eta(monkeypatch, 
     from types import SimpleNamespace
 
     from alstudio import cli, textprogress
-    from alstudio.engine import progress, results, runner
+    from alstudio.engine import progress, runner
     from alstudio.engine.loop import CycleResult, Finished, Progress
 
     cycles, epochs = 1, 2
@@ -247,13 +244,12 @@ def test_the_cli_bar_draws_the_engines_fraction_stage_line_and_eta(monkeypatch, 
     monkeypatch.setattr(progress.ExperimentProgress, "for_experiment",
                         classmethod(lambda cls, experiment: made(cls, experiment, clock)))
     monkeypatch.setattr(textprogress, "ProgressBar", Bar)
-    monkeypatch.setattr(cli, "_prepare", lambda config, tracker: None)
     monkeypatch.setattr(cli, "_annotators_for", lambda experiment: None)
     monkeypatch.setattr(runner, "run_experiment", lambda *args, **kwargs: events(clock))
-    monkeypatch.setattr(results, "write_results", lambda experiment: [])
     experiment = SimpleNamespace(config=_stub_config(cycles, epochs), runs=lambda: specs, strategies=("random",),
                                  n_seeds=2, folder=tmp_path)
-    assert cli._drive(experiment) == 0
+    tracker = progress.ExperimentProgress.for_experiment(experiment)
+    assert cli._drive_here(experiment, None, tracker) == (False, 0)  # runs one after another in this process
 
     replay_clock = Clock()
     tracker = progress.ExperimentProgress(len(specs), cycles, epochs, 8, 4, clock=replay_clock)

@@ -33,7 +33,9 @@ class Cli:
                         ALSTUDIO_DATA_DIR=str(self.root / "data"), PYTHONUNBUFFERED="1",
                         QT_QPA_PLATFORM="offscreen",
                         # one thread each: the machine is small and shared, and runs may overlap
-                        OMP_NUM_THREADS="1")
+                        OMP_NUM_THREADS="1",
+                        # runs one after another unless a test asks for --jobs (test_parallel_runs.py)
+                        ALSTUDIO_JOBS="1")
         self._count = 0
 
     def config(self, cycles: int) -> Path:

@@ -26,7 +26,7 @@ RUN_LOCK_POLL_SECONDS = 0.5
 class RunTask:
     """One (cell, strategy, seed) run: the RunSpec of a cell's experiment, by name."""
 
-    sweep_folder: str
+    sweep_folder: str  # or, with cell_id "", an experiment folder whose runs execute in parallel
     cell_id: str
     strategy: str
     index: int  # the seed's index in the cell's experiment.runs()
@@ -37,6 +37,10 @@ class RunTask:
     @property
     def key(self) -> tuple[str, str, int]:
         return self.cell_id, self.strategy, self.index
+
+    @property
+    def experiment_folder(self) -> Path:
+        return Path(self.sweep_folder) / "cells" / self.cell_id if self.cell_id else Path(self.sweep_folder)
 
     @property
     def run_name(self) -> str:
@@ -83,7 +87,7 @@ def _execute(task: RunTask, stop: threading.Event) -> RunOutcome:
     from ..runner import open_or_create_journal
 
     torch.set_num_threads(task.torch_threads)
-    experiment = Experiment.open(Path(task.sweep_folder) / "cells" / task.cell_id)
+    experiment = Experiment.open(task.experiment_folder)
     spec = next(s for s in experiment.runs() if (s.strategy, s.index) == (task.strategy, task.index))
     lock = run_lock(Path(task.sweep_folder), task.cell_id, task.run_name)
     if not _wait_for(lock, stop):
