@@ -3,7 +3,8 @@
 1. BALD pool scoring with T MC-dropout samples: trunk features computed once and the head
    sampled T times (what alstudio does) vs T full forward passes (the naive way);
 2. training throughput (images per second) of both architectures;
-3. wall time of the lecture preset, random vs bald, 2 seeds (optional: --lecture).
+3. wall time of the lecture preset, random vs bald, 2 seeds, its runs one after another and side by
+   side, interleaved (optional: --lecture, or --lecture-only).
 
     .venv/bin/python benchmarks/engine.py [--device auto|cpu|cuda|mps] [--pool 5000] [--resnet-pool 500]
                                           [--train-images 512] [--samples 20] [--lecture]
@@ -54,7 +55,12 @@ def main() -> None:
                         help="labeled images the training throughput is measured on (2 epochs)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
     parser.add_argument("--lecture", action="store_true", help="also time the lecture preset end to end")
+    parser.add_argument("--lecture-repeats", type=int, default=2, help="interleaved repeats of each layout")
+    parser.add_argument("--lecture-only", action="store_true", help="time the lecture preset and nothing else")
     args = parser.parse_args()
+    if args.lecture_only:
+        lecture(args.device, args.lecture_repeats)
+        return
 
     from alstudio.engine import config as configs
     from alstudio.engine.models import build_model
@@ -116,26 +122,44 @@ def main() -> None:
         print(f"| {architecture} | {stats.images_per_second:.0f} |")
 
     if args.lecture:
-        folder = tempfile.mkdtemp()
-        try:
-            command = [sys.executable, "-m", "alstudio", "run", "--preset", "lecture-bald-vs-random", "--out",
-                       os.path.join(folder, "lecture"), "--strategies", "random,bald", "--seeds", "2",
-                       "--device", args.device]
-            # The dataset and the pretrained trunk into the cache first: time the experiment only.
-            for ahead in ("generate", "pretrain"):
-                subprocess.run(command[:3] + [ahead, "--preset", "lecture-bald-vs-random"], check=True,
-                               capture_output=True)
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            print(f"\nLecture preset, random vs bald, 2 seeds, 10 cycles: {time.perf_counter() - start:.0f} s wall")
-            summary = json.loads(Path(folder, "lecture", "summary.json").read_text())
-            for strategy, entry in summary.items():
-                print(f"  {strategy}: final accuracy {entry['final_accuracy']['mean']:.3f} ± "
-                      f"{entry['final_accuracy']['std']:.3f}, final PPV gap {entry['final_ppv_gap']['mean']:.3f} ± "
-                      f"{entry['final_ppv_gap']['std']:.3f}")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        lecture(args.device, args.lecture_repeats)
 
+
+def lecture(device: str, repeats: int) -> None:
+    """The lecture preset end to end through `alstudio run`, its runs one after another (--jobs 1, all
+    torch threads) and side by side (the default: one run per core), interleaved."""
+    folder = tempfile.mkdtemp()
+    try:
+        base = [sys.executable, "-m", "alstudio"]
+        # The dataset and the pretrained trunk into the cache first: time the experiment only.
+        for ahead in ("generate", "pretrain"):
+            subprocess.run(base + [ahead, "--preset", "lecture-bald-vs-random"], check=True, capture_output=True)
+        env = {k: v for k, v in os.environ.items() if k != "ALSTUDIO_JOBS"}
+        layouts = {"one after another (--jobs 1)": ["--jobs", "1"], "side by side (default)": []}
+        walls: dict[str, list[float]] = {name: [] for name in layouts}
+        summaries = {}
+        for repeat in range(repeats):
+            for name, extra in layouts.items():
+                out = os.path.join(folder, f"lecture-{repeat}-{len(walls[name])}-{extra[-1] if extra else 'auto'}")
+                command = base + ["run", "--preset", "lecture-bald-vs-random", "--out", out, "--strategies",
+                                  "random,bald", "--seeds", "2", "--device", device, *extra]
+                start = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, env=env)
+                walls[name].append(time.perf_counter() - start)
+                summaries[name] = json.loads(Path(out, "summary.json").read_text())
+        print(f"\nLecture preset, random vs bald, 2 seeds, 10 cycles, {os.cpu_count()} cores "
+              f"(load average {os.getloadavg()[0]:.1f} at the end):\n")
+        print("| layout | wall (s), each repeat | random: final accuracy, PPV gap | bald: final accuracy, PPV gap |")
+        print("|---|---|---|---|")
+        for name, times in walls.items():
+            cells = []
+            for strategy in ("random", "bald"):
+                entry = summaries[name][strategy]
+                cells.append(f"{entry['final_accuracy']['mean']:.3f} ± {entry['final_accuracy']['std']:.3f}, "
+                             f"{entry['final_ppv_gap']['mean']:.3f} ± {entry['final_ppv_gap']['std']:.3f}")
+            print(f"| {name} | {', '.join(f'{t:.0f}' for t in times)} | {cells[0]} | {cells[1]} |")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 if __name__ == "__main__":
     main()
