@@ -1,83 +1,73 @@
 """Sweeps on the local process pool, end to end: a driver killed mid-way and resumed (finished runs
 untouched), a failing run retried, then reported while the others finish, the aggregated files and
-the report; a cooperative stop from another thread."""
+the report, and once the failure is put right, the results of an uninterrupted sweep; a cooperative
+stop from another thread."""
 
 import csv
-import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
-from engine_helpers import tiny_config, tiny_toml
+import pytest
+from engine_helpers import tiny_config
 from PIL import Image
+from sweep_helpers import (
+    RUNS,
+    end_session,
+    events,
+    fingerprint,
+    finished,
+    journals,
+    kill_once_finished,
+    obstruct,
+    reference_results,
+    results,
+    start_driver,
+    sweep_command,
+    wait_until_gone,
+    write_config,
+)
 
 from alstudio.cli import main
 from alstudio.engine.journal import Journal
 from alstudio.engine.sweep import Sweep, parse_grid, sweep_status, sweep_summary
 
 
-def _journals(folder):
-    return sorted(folder.glob("cells/*/runs/*/journal.sqlite"))
+@pytest.fixture
+def reference(tmp_path_factory):
+    return reference_results(tmp_path_factory)
 
 
-def _finished(path):
-    with Journal.open(path, read_only=True) as journal:
-        return journal.status == "finished"
-
-
-def _fingerprint(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
-
-
-def _wait_for(condition, seconds, proc):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        assert proc.poll() is None, "the sweep ended before it could be killed"
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
-def test_a_killed_sweep_resumes_only_unfinished_runs_retries_a_failing_one_and_aggregates(tmp_path, capsys):
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_toml(active={"cycles": 1}))
+def test_a_killed_sweep_resumes_only_unfinished_runs_retries_a_failing_one_and_aggregates(tmp_path, capsys,
+                                                                                       reference):
     out = tmp_path / "sweep"
-    log = open(tmp_path / "driver.log", "w")
     # One at a time, so the kill lands with some runs finished and the rest not.
-    driver = subprocess.Popen([sys.executable, "-m", "alstudio", "sweep", str(config), "--grid",
-                               "active.strategy=random,bald; training.grad_lambda=0,1", "--seeds", "2",
-                               "--out", str(out), "--max-parallel", "1"], stdout=log, stderr=log)
+    driver = start_driver(sweep_command(write_config(tmp_path), out, "--max-parallel", "1"), tmp_path / "driver.log")
+
+    def watch():  # read-only, beside the running driver
+        watched = sweep_status(Sweep.open(out))
+        assert watched.driver_running and watched.done >= 2 and watched.runs == RUNS
+
     try:
-        _wait_for(lambda: sum(_finished(p) for p in _journals(out)) >= 2, 120, driver)
-        watched = sweep_status(Sweep.open(out))  # read-only, beside the running driver
-        assert watched.driver_running and watched.done >= 2 and watched.runs == 8
+        kill_once_finished(driver, out, 2, before_kill=watch)
+        left = wait_until_gone(driver.pid)  # the pool's workers end themselves when their driver is gone
     finally:
-        os.kill(driver.pid, signal.SIGKILL)
-        driver.wait()
-    before = {p: _fingerprint(p) for p in _journals(out) if _finished(p)}
-    assert 2 <= len(before) < 7
-    # A real failure for the last run dispatched: a file where it must make its checkpoints folder.
-    failing = out / "cells" / "grad_lambda=1" / "runs" / "bald-seed2"
-    assert Journal.is_unstarted(failing / "journal.sqlite")
-    failing.mkdir(parents=True)
-    (failing / "checkpoints").write_text("in the way")
+        end_session(driver.pid)
+    assert not left, f"the killed driver left these processes running: {left}"
+    before = {p: fingerprint(p) for p in journals(out) if finished(p)}
+    assert 2 <= len(before) < RUNS - 1
+    failing = out / "cells" / "grad_lambda=1" / "runs" / "bald-seed2"  # the last run dispatched
+    obstruct(failing)
 
     assert main(["resume", str(out), "--max-parallel", "2"]) == 1
     printed = capsys.readouterr()
-    assert f"resuming {8 - len(before)} unfinished run(s) of 8" in printed.out
+    assert f"resuming {RUNS - len(before)} unfinished run(s) of {RUNS}" in printed.out
     assert "alstudio: error: grad_lambda=1: bald seed 2 failed after 3 attempt(s): " in printed.err
     assert "checkpoints" in printed.err
     failures = json.loads((out / "failures.json").read_text())
     assert [(f["cell"], f["strategy"], f["seed"], f["attempts"]) for f in failures] == [("grad_lambda=1", "bald", 2, 3)]
-    with Journal.open(failing / "journal.sqlite", read_only=True) as journal:
-        assert len(journal.events("failed")) == 3  # the first attempt and its two retries
-    journals = [p for p in _journals(out) if p.parent != failing]
-    assert len(journals) == 7 and all(_finished(p) for p in journals)  # the others went on
-    assert {p: _fingerprint(p) for p in before} == before  # finished runs were never run again
+    assert events(failing / "journal.sqlite", "failed") == 3  # the first attempt and its two retries
+    others = [p for p in journals(out) if p.parent != failing]
+    assert len(others) == RUNS - 1 and all(finished(p) for p in others)  # the others went on
+    assert {p: fingerprint(p) for p in before} == before  # finished runs were never run again
 
     with open(out / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -99,6 +89,14 @@ def test_a_killed_sweep_resumes_only_unfinished_runs_retries_a_failing_one_and_a
 
     assert main(["report", str(out), "--png", str(tmp_path / "sweep.png")]) == 0
     assert Image.open(tmp_path / "sweep.png").size == (2 * 420, 340)
+
+    (failing / "checkpoints").unlink()  # the cause put right: resume runs the failed run again
+    capsys.readouterr()
+    assert main(["resume", str(out)]) == 0
+    assert f"resuming 1 unfinished run(s) of {RUNS}" in capsys.readouterr().out
+    assert {p: fingerprint(p) for p in before} == before
+    assert [events(p, "finished") for p in journals(out)] == [1] * RUNS  # no run finished twice
+    assert results(out) == reference
 
 
 def test_a_stop_from_another_thread_ends_the_sweep_resumably(tmp_path):

@@ -1,35 +1,71 @@
-"""The ray engine end to end on a real local Ray cluster (skipped where Ray is not installed)."""
-
-import csv
-import json
+"""The ray engine end to end on a real local Ray cluster (skipped where Ray is not installed). Each
+command runs as a user runs it, in a process of its own that starts a local Ray sized to this machine
+and shuts it down: a driver SIGKILLed mid-sweep leaves nothing that runs a task, `alstudio resume`
+finishes the sweep with no run done twice and leaves no process, a run that fails every attempt is
+reported while the others finish, and the results equal those of an uninterrupted sweep."""
 
 import pytest
-from engine_helpers import tiny_toml
-
-from alstudio.cli import main
-from alstudio.engine.journal import Journal
+from sweep_helpers import (
+    RUNS,
+    alstudio,
+    end_session,
+    events,
+    fingerprint,
+    finished,
+    journals,
+    kill_once_finished,
+    obstruct,
+    reference_results,
+    results,
+    start_driver,
+    sweep_command,
+    wait_until_gone,
+    write_config,
+)
 
 pytest.importorskip("ray")
 
+# Ray's two per-node agents (process titles as the kernel keeps them, 15 characters). When the driver that
+# started a local Ray is SIGKILLed, Ray ends its raylet, GCS and workers with it; the agents see the raylet
+# gone within seconds, then try for 60 s (fixed in Ray 2.60) to report that to the GCS, which is gone too,
+# and exit (62 s here). They run no task and hold no lock; the teardown ends them rather than wait.
+RAY_AGENTS = ("ray::DashboardA", "ray::RuntimeEnv")
 
-def test_a_sweep_on_a_local_ray_cluster(tmp_path, capsys):
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_toml(active={"cycles": 1}))
+
+@pytest.fixture
+def reference(tmp_path_factory):
+    return reference_results(tmp_path_factory)
+
+
+def test_a_killed_ray_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path, reference):
     out = tmp_path / "sweep"
-    # Two cells x two seeds; one task at a time, so one Ray worker imports torch (the test's cost).
-    assert main(["sweep", str(config), "--grid", "training.grad_lambda=0,1", "--strategies", "random",
-                 "--seeds", "2", "--out", str(out), "--engine", "ray", "--max-parallel", "1"]) == 0
-    assert "4 runs on Ray (a local cluster)" in capsys.readouterr().out
-    journals = sorted(out.glob("cells/*/runs/*/journal.sqlite"))
-    assert len(journals) == 4
-    for path in journals:
-        with Journal.open(path, read_only=True) as journal:
-            assert journal.status == "finished"
-    with open(out / "metrics.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == 2 * 2 * 2 and {r["training.grad_lambda"] for r in rows} == {"0", "1"}
-    assert set(json.loads((out / "summary.json").read_text())) == {"grad_lambda=0", "grad_lambda=1"}
-    # Ray is gone again: the next sweep (or resume) starts its own.
-    import ray
+    log = tmp_path / "driver.log"
+    # One task at a time, so that the kill lands with some runs finished and the others not.
+    driver = start_driver(sweep_command(write_config(tmp_path), out, "--engine", "ray", "--max-parallel", "1"), log)
+    try:
+        kill_once_finished(driver, out, 2)
+        left = wait_until_gone(driver.pid, ignoring=RAY_AGENTS)
+        assert not left, f"the killed driver left these processes running: {left}"
+        assert f"{RUNS} runs on Ray (a local cluster)" in log.read_text()
+        before = {p: fingerprint(p) for p in journals(out) if finished(p)}
+        assert 2 <= len(before) < RUNS - 1
+        failing = out / "cells" / "grad_lambda=1" / "runs" / "bald-seed2"  # the last run dispatched
+        obstruct(failing)
 
-    assert not ray.is_initialized()
+        code, output, left = alstudio("resume", str(out), "--max-parallel", "2")
+        assert code == 1 and not left, output
+        assert f"resuming {RUNS - len(before)} unfinished run(s) of {RUNS}" in output
+        assert "alstudio: error: grad_lambda=1: bald seed 2 failed after 3 attempt(s): " in output
+        assert events(failing / "journal.sqlite", "failed") == 3  # the first attempt and its two retries
+        assert all(finished(p) for p in journals(out) if p.parent != failing)  # the others went on
+        assert {p: fingerprint(p) for p in before} == before  # finished runs were never run again
+
+        (failing / "checkpoints").unlink()  # the cause put right: resume runs the failed run again
+        code, output, left = alstudio("resume", str(out))
+        assert code == 0 and not left, output
+        assert f"resuming 1 unfinished run(s) of {RUNS}" in output
+        assert {p: fingerprint(p) for p in before} == before
+        assert [events(p, "finished") for p in journals(out)] == [1] * RUNS  # no run finished twice
+        assert results(out) == reference
+    finally:
+        end_session(driver.pid)
