@@ -48,14 +48,27 @@ def present_as_alstudio(app) -> None:
         app.setDesktopFileName(APP_ID)
 
 
+def folder_to_show(folder: str | Path) -> tuple[configs.ExperimentConfig, Path]:
+    """What `alstudio gui DIR` shows: an experiment folder (its config and folder), or a sweep folder
+    (its base config and folder; make_window then opens the sweep's window). Engine reads only."""
+    from ..engine.experiment import Experiment
+    from ..engine.sweep import Sweep, is_sweep
+
+    if is_sweep(folder):
+        sweep = Sweep.open(folder)
+        return sweep.base_config, sweep.folder
+    experiment = Experiment.open(folder)
+    return experiment.config, experiment.folder
+
+
 def make_window(config: configs.ExperimentConfig, experiment: str | Path | None = None):
     """The workbench window `alstudio gui` shows: `config` in the panels, or the experiment folder
-    as File > Open experiment folder shows it. Needs a QApplication."""
+    as File > Open experiment folder shows it (a sweep folder: its window beside). Needs a QApplication."""
     from .main_window import MainWindow
 
     window = MainWindow(config)
     if experiment is not None:
-        window.open_experiment(experiment)
+        window.sweeps.open_folder(experiment)
     return window
 
 

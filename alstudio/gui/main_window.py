@@ -27,6 +27,7 @@ from .panels.training import TrainingPanel
 from .recent import RecentExperiments
 from .results_area import ResultsArea
 from .run_session import RunSession
+from .sweep import SweepLauncher
 from .worker import CycleReport, LabelRequest
 
 
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._problem_shown: str | None = None  # the set-up problem the status bar was given, if any
         self.config_model = ConfigModel(config, self)
         self.session = RunSession(self, self.config_model, workers)
+        self.sweeps = SweepLauncher(self, self.config_model)
         self._build_docks()
         self.results = ResultsArea(config.dataset)
         self.setCentralWidget(self.results)
@@ -143,6 +145,8 @@ class MainWindow(QMainWindow):
                                    "human-only or oracle runs next to LLM-assisted ones"))
         file_menu.addAction(action("C&lear comparison", "clearComparisonAction", None, self.clear_comparison,
                                    "Show only this experiment's learning curves again"))
+        file_menu.addSeparator()
+        self.sweeps.add_to(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(action("Export plots…", "exportPlotsAction", "Ctrl+E", self.export_plots_dialog,
                                    "Save the three plots as PNG and SVG in a folder"))
@@ -249,7 +253,7 @@ class MainWindow(QMainWindow):
     def open_experiment_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open experiment folder", str(experiments_dir()))
         if folder:
-            self.open_experiment(folder)
+            self.sweeps.open_folder(folder)  # a sweep folder opens in its own window
 
     def open_experiment(self, folder: str | Path) -> None:
         if not self._confirm_leaving_run():
@@ -421,6 +425,10 @@ class MainWindow(QMainWindow):
                 "batch; everything so far is saved and `alstudio resume` or File > Open continues it."):
             event.ignore()
             return
+        if not self.sweeps.confirm_quit():
+            event.ignore()
+            return
+        self.sweeps.close_all()
         self.session.release()
         self.handoff.forget()
         if self.lecture.active:
