@@ -1,4 +1,4 @@
-"""Re-takes the screenshots in this folder (offscreen, a few minutes on a 2-core CPU):
+"""Re-takes the screenshots in this folder (offscreen, about 20 minutes on a 2-core CPU, most of it the sweep):
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/take.py
 """
@@ -97,6 +97,57 @@ def deferred_llm_dialog(path: Path) -> None:
         app.exec()
 
 
+def sweep_windows(dialog_path: Path, view_path: Path, keep: Path | None = None) -> None:
+    """File > New sweep on a shortened lecture preset (bias strength x GRAD, random vs BALD, 3 seeds),
+    started from the dialog and watched in the sweep window until it ends: about 15 minutes on a busy
+    2-core CPU. `keep`: the folder to keep the sweep in; once it holds the finished sweep, the sweep
+    window is only opened on it (seconds)."""
+    import tempfile
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from alstudio.engine import config as configs
+    from alstudio.engine.sweep import Sweep, is_sweep, sweep_status
+    from alstudio.gui.main_window import MainWindow
+
+    data = configs.load_preset("lecture-bald-vs-random").model_dump()
+    data["active"].update(cycles=6)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = keep or Path(tmp) / "bias-x-grad"
+        finished = is_sweep(folder) and (lambda s: s.done == s.runs)(sweep_status(Sweep.open(folder)))
+        window = MainWindow(configs.validate(data))
+        window.show()
+        dialog = window.sweeps.new_sweep_dialog()
+        dialog.axis_boxes[0].tick([0.8, 0.95])  # dataset.bias_strength
+        dialog.axis_boxes[1].tick([0.0, 1.0])  # training.grad_lambda
+        app.processEvents()
+        dialog.grab().save(str(dialog_path))  # with the default output folder, which it does not make
+
+        def grab():
+            # The offscreen screen is 800 pixels wide, which caps the width the window gives itself.
+            view.resize(view.table.horizontalHeader().length() + 60, 640)
+            app.processEvents()
+            view.grab().save(str(view_path))
+            app.quit()
+
+        def grab_when_read():
+            QTimer.singleShot(3000, grab)
+
+        if finished:
+            dialog.reject()
+            view = window.sweeps.open_sweep(folder)
+            grab_when_read()
+        else:
+            dialog.folder_edit.setText(str(folder))
+            dialog.ok_button.click()
+            view = window.sweeps.views[folder.resolve()]
+            window.sweeps.runner.ended.connect(grab_when_read)
+        app.exec()
+        window.close()
+
+
 def main() -> None:
     gui("--preset", "lecture-bald-vs-random", "--quit-after-cycles", "14", "--screenshot",
         str(HERE / "main-window.png"))
@@ -104,6 +155,7 @@ def main() -> None:
         str(HERE / "lecture-mode.png"))
     labelling_dialog(HERE / "labeling-dialog.png")
     deferred_llm_dialog(HERE / "llm-flagged.png")
+    sweep_windows(HERE / "new-sweep-dialog.png", HERE / "sweep-window.png")
 
 
 if __name__ == "__main__":
