@@ -472,3 +472,31 @@ def test_a_results_file_on_a_full_disk_is_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr("builtins.open", full)
     with pytest.raises(StorageError, match=r"summary.json cannot be written: the disk is full\.$"):
         write_json(tmp_path / "summary.json", {"a": 1})
+
+
+def test_a_reader_copying_the_journal_while_its_writer_closes_reads_everything(tmp_path, monkeypatch):
+    """A run's writer closing (it folds the -wal into the main file and deletes it) between a reader's
+    copy of the main file and its copy of the -wal: the reader reads the main file again, not an error."""
+    from alstudio.engine import journal_files
+
+    path = tmp_path / "run.sqlite"
+    with new_journal(path) as j:
+        j.record_labels([(i, i % 2) for i in range(10)], "initial", 0)
+    writer = Journal.open(path)
+    writer.record_labels([(10 + i, 1) for i in range(5)], "oracle", 1)  # held in the -wal
+    os.remove(sidecar(path, "-shm"))  # a reader without the -shm copies the journal privately
+    real_copy = shutil.copyfile
+
+    def copy_while_the_writer_closes(source, target, *args, **kwargs):
+        if str(source).endswith("-wal") and writer is not None:
+            close_writer()
+        return real_copy(source, target, *args, **kwargs)
+
+    def close_writer():
+        nonlocal writer
+        writer.close()
+        writer = None
+
+    monkeypatch.setattr(journal_files.shutil, "copyfile", copy_while_the_writer_closes)
+    with Journal.open(path, read_only=True) as reader:
+        assert len(reader.labels()) == 15

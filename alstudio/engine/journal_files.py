@@ -51,7 +51,12 @@ def private_copy(path: Path, check_same_thread: bool = True
     try:
         copy = Path(scratch.name) / path.name
         shutil.copyfile(path, copy)
-        shutil.copyfile(sidecar(path, "-wal"), sidecar(copy, "-wal"))
+        try:
+            shutil.copyfile(sidecar(path, "-wal"), sidecar(copy, "-wal"))
+        except FileNotFoundError:
+            # The writer closed meanwhile: SQLite folds the -wal into the main file before it deletes
+            # it, so the main file, read again now, holds everything.
+            shutil.copyfile(path, copy)
         return scratch, connect(copy, "mode=ro", check_same_thread)
     except BaseException:
         scratch.cleanup()
