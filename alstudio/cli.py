@@ -479,15 +479,14 @@ def cmd_fonts(args: argparse.Namespace) -> int:
 
 
 def _gui_target(args: argparse.Namespace) -> tuple[configs.ExperimentConfig, Path | None]:
-    """What `alstudio gui` opens: an experiment folder (as File > Open experiment folder does), or a
-    config for a new experiment."""
+    """What `alstudio gui` opens: an experiment folder (as File > Open experiment folder does), a sweep
+    folder (its table beside), or a config for a new experiment."""
     if args.config and Path(args.config).is_dir():
-        from .engine.experiment import Experiment
+        from .gui.app import folder_to_show
 
         if args.preset:
             raise UserInputError("give either an experiment folder or --preset NAME, not both")
-        experiment = Experiment.open(args.config)
-        return experiment.config, experiment.folder
+        return folder_to_show(args.config)
     return _config_from(args), None
 
 
