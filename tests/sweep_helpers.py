@@ -78,7 +78,7 @@ def kill_once_finished(driver: subprocess.Popen, out: Path, runs: int, seconds: 
         if before_kill is not None:
             before_kill()
     finally:
-        os.kill(driver.pid, signal.SIGKILL)
+        driver.kill()  # SIGKILL; nothing if it has ended
         driver.wait()
 
 

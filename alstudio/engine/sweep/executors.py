@@ -142,7 +142,9 @@ class RayExecutor:
                 cpus = int(ray.cluster_resources().get("CPU", 1))
                 self.slots = self.max_parallel or max(1, cpus // self.cpus_per_run)
             else:
-                ray.init(num_cpus=self.local_cpus, **options)
+                # "local": a Ray of the sweep's own, even where `ray start` left a cluster on this machine or
+                # RAY_ADDRESS names one (Ray would join that, and refuse num_cpus).
+                ray.init(address="local", num_cpus=self.local_cpus, **options)
         except ConnectionError:
             raise UserInputError(f"--address {self.address}: no running Ray cluster found there") from None
         # max_retries=0: the driver retries failures itself, the same way for every executor.
