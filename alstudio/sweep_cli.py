@@ -91,23 +91,10 @@ def execution_settings(args, start=None):
     return settings
 
 
-def _check_cells_run_here(cell_configs, strategies: list[str], settings) -> None:
-    """What `alstudio run` checks before it makes a folder: the architecture serves the strategies, and
-    (locally) the device exists."""
-    from .engine.models import check_architecture_serves
-    from .engine.training import pick_device
-
-    for architecture in {c.model.architecture for c in cell_configs}:
-        check_architecture_serves(architecture, strategies)
-    if settings.engine == "local":
-        for device in {c.training.device for c in cell_configs}:
-            pick_device(device)
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .cli import _config_from
     from .engine.sweep import Sweep, parse_grid
-    from .engine.sweep.folder import cell_config
+    from .engine.sweep.folder import cell_config, check_cells_run_here
     from .engine.sweep.grid import cells_of
 
     config = _config_from(args)
@@ -116,7 +103,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = config.active.repetitions if args.seeds is None else args.seeds
     settings = execution_settings(args)
     _check_mlflow(args)
-    _check_cells_run_here([cell_config(config, cell) for cell in cells_of(axes)], strategies, settings)
+    check_cells_run_here([cell_config(config, cell) for cell in cells_of(axes)], strategies,
+                         on_this_machine=settings.engine == "local")
     sweep = Sweep.create(args.out, config, axes, strategies, seeds, args.retries, settings)
     try:
         code = drive_sweep(sweep)

@@ -281,3 +281,17 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         pass
+
+
+def check_cells_run_here(cell_configs: list[configs.ExperimentConfig], strategies: list[str],
+                         on_this_machine: bool = True) -> None:
+    """What `alstudio run` checks before it makes a folder, for every cell: the architecture serves the
+    strategies and (for runs on this machine) the device exists. Raises the one-sentence UserInputError."""
+    from ..models import check_architecture_serves
+    from ..training import pick_device
+
+    for architecture in {c.model.architecture for c in cell_configs}:
+        check_architecture_serves(architecture, strategies)
+    if on_this_machine:
+        for device in {c.training.device for c in cell_configs}:
+            pick_device(device)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ...engine import config as configs
 from ...engine.errors import UserInputError
 from ...engine.sweep import STRATEGY_KEY, Axis, GridError, parse_grid
-from ...engine.sweep.folder import cell_config
+from ...engine.sweep.folder import cell_config, check_cells_run_here
 from ...engine.sweep.grid import cells_of
 
 # Each cell's whole config is checked live up to this many cells (a few ms each); Sweep.create checks
@@ -83,23 +83,11 @@ def check_plan(config: configs.ExperimentConfig, strategies: list[str], chosen_a
     try:
         cells = cells_of(axes)
         cell_configs = [cell_config(config, cell) for cell in cells[:LIVE_CELL_CHECKS]]
-        _check_runs_here(cell_configs, strategies)
+        check_cells_run_here(cell_configs, strategies)  # a sweep the workbench starts runs here
         folder = _checked_folder(folder_text)
     except UserInputError as err:
         return PlanCheck(None, problem=str(err))
     return PlanCheck(SweepPlan(folder, config, grid, tuple(axes), tuple(strategies), len(cells), seeds, max_parallel))
-
-
-def _check_runs_here(cell_configs: list[configs.ExperimentConfig], strategies: list[str]) -> None:
-    """What `alstudio run` checks before it makes a folder: the architecture serves the strategies and
-    this machine has the device (imported here: they load torch, which the workbench has loaded already)."""
-    from ...engine.models import check_architecture_serves
-    from ...engine.training import pick_device
-
-    for architecture in {c.model.architecture for c in cell_configs}:
-        check_architecture_serves(architecture, strategies)
-    for device in {c.training.device for c in cell_configs}:
-        pick_device(device)
 
 
 def _checked_folder(text: str) -> Path:
