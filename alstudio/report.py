@@ -132,10 +132,12 @@ def save_sheet(app, plots: list, png: Path, width: int, height: int) -> Path:
     layout = QHBoxLayout(sheet)
     for plot in plots:
         layout.addWidget(plot)
-    return _save_widget(app, sheet, png, width, height)
+    return save_widget(app, sheet, png, width, height)
 
 
-def _save_widget(app, sheet, png: Path, width: int, height: int) -> Path:
+def save_widget(app, sheet, png: Path, width: int, height: int) -> Path:
+    """`sheet` at `width` x `height`, as a PNG (its folder made when missing)."""
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
     sheet.resize(width, height)
     sheet.show()
     app.processEvents()
@@ -171,4 +173,4 @@ def draw_sweep_report(folder: str | Path, png: str | Path, panel_width: int = 42
             plot.setYRange(min(accuracies), max(accuracies), padding=0.05)
             layout.addWidget(plot, i // columns, i % columns)
         rows_of_panels = math.ceil(len(panels) / columns)
-        return _save_widget(app, sheet, Path(png), panel_width * columns, panel_height * rows_of_panels)
+        return save_widget(app, sheet, Path(png), panel_width * columns, panel_height * rows_of_panels)

@@ -86,9 +86,10 @@ def curve(x: np.ndarray, y: np.ndarray) -> dict:
 
 def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 500) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from alstudio.plotting import CurvePlot
+    from alstudio.report import save_sheet
 
     app = QApplication.instance() or QApplication([])
     mixed_colors = iter(COLORS["mixed"])
@@ -100,17 +101,7 @@ def draw(results: dict[str, dict], png: Path, width: int = 1300, height: int = 5
     for name, arrays in results.items():
         for plot, x in ((by_human, arrays["human"]), (by_total, arrays["n_labeled"])):
             plot.set_curves({name: curve(x, arrays["accuracy"])})
-    sheet = QWidget()
-    layout = QHBoxLayout(sheet)
-    layout.addWidget(by_human)
-    layout.addWidget(by_total)
-    sheet.resize(width, height)
-    sheet.show()
-    app.processEvents()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    if not sheet.grab().save(str(png)):
-        raise SystemExit(f"cannot write {png}")
-    sheet.close()
+    save_sheet(app, [by_human, by_total], png, width, height)
 
 
 def table(results: dict[str, dict]) -> str:

@@ -207,6 +207,8 @@ def draw(results: list[dict], png: Path, compare: list[dict] | None = None, comp
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
+    from alstudio.report import save_widget
+
     app = QApplication.instance() or QApplication([])
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -261,13 +263,7 @@ def draw(results: list[dict], png: Path, compare: list[dict] | None = None, comp
         _log_ticks(plot, "bottom", pools)
     _log_ticks(cost, "left", [0.1, 0.3, 1, 3, 10, 30, 100, 300])
     _log_ticks(memory, "left", [500, 700, 1000, 1500, 2000, 3000, 4000])
-    sheet.resize(width, height)
-    sheet.show()
-    app.processEvents()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    if not sheet.grab().save(str(png)):
-        raise SystemExit(f"cannot write {png}")
-    sheet.close()
+    save_widget(app, sheet, png, width, height)
 
 
 def _sizes(text: str) -> list[int]:
